@@ -1,0 +1,91 @@
+"""Flask commands: `flask --app wsgi <command>`. Each is listed in the README."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import func, select
+
+from app.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Only when the database holds no person yet.")
+    def seed_demo(if_empty: bool) -> None:
+        """Load the demo data set (structures, people, resources, bookings…)."""
+        from app import demo
+        from app.models import User
+
+        if if_empty and db.session.scalar(select(func.count()).select_from(User)):
+            click.echo("Database already holds data: demo data not loaded.")
+            return
+        demo.load(db.session)
+        click.echo("Demo data loaded.")
+
+    @app.cli.command("demo-logins")
+    def demo_logins() -> None:
+        """Print the demo accounts."""
+        from app import demo
+
+        click.echo(f"Demo logins (password: {demo.PASSWORD}):")
+        for email, description in demo.LOGINS:
+            click.echo(f"  {email:<28} {description}")
+
+    @app.cli.command("create-admin")
+    @click.option("--email", prompt=True)
+    @click.option("--name", prompt="Display name")
+    @click.password_option()
+    def create_admin(email: str, name: str, password: str) -> None:
+        """Create an approved administrator (or make an existing account one)."""
+        from app.i18n import utcnow
+        from app.models import Role, UserRole
+        from app.services import accounts
+        from app.services.errors import DomainError
+
+        now = utcnow()
+        user = accounts.find_by_email(db.session, email)
+        try:
+            if user is None:
+                user = accounts.register(db.session, email=email, display_name=name, password=password, now=now)
+        except DomainError as error:
+            raise click.ClickException(error.message) from error
+        if not user.is_admin:
+            user.role_rows.append(UserRole(role=Role.ADMIN.value))
+        user.approved_at = user.approved_at or now
+        db.session.commit()
+        click.echo(f"{user.email} is an administrator.")
+
+    @app.cli.command("send-due")
+    def send_due() -> None:
+        """Send the emails that are due, once (for cron)."""
+        from app import jobs
+
+        report = jobs.send(app)
+        click.echo(f"sent={report.sent} retried={report.retried} failed={report.failed}")
+
+    @app.cli.command("scheduler")
+    def scheduler() -> None:
+        """Run the scheduled jobs in this process, in the foreground (multi-worker deployments)."""
+        from app import jobs
+
+        click.echo("Scheduler running; Ctrl+C to stop.")
+        jobs.build_scheduler(app, blocking=True).start()
+
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1", envvar="HOST", show_default=True)
+    @click.option("--port", default=5000, envvar="PORT", show_default=True, type=int)
+    def serve(host: str, port: int) -> None:
+        """Serve the app with the scheduler in the same process (development, small installs)."""
+        from werkzeug.serving import run_simple
+
+        from app import jobs
+
+        background = jobs.build_scheduler(app, blocking=False)
+        background.start()
+        try:
+            # Flask's own app.run() refuses to run inside a CLI command; the reloader would
+            # start a second scheduler, so it stays off.
+            run_simple(host, port, app, use_reloader=False, threaded=True)
+        finally:
+            background.shutdown(wait=False)

@@ -1,0 +1,280 @@
+"""Demo data: the network's structures, fictitious people, the shared equipment.
+
+People are invented; structure names are the network's own. Loaded by `flask seed-demo`
+(and by `make run` when the database is empty), never otherwise.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from app.i18n import utcnow
+from app.models import Category, Departement, Organisation, Resource, Role, User, UserRole
+from app.services import credentials
+
+PASSWORD = "lamalle-demo"
+
+LOGINS = (
+    ("admin@example.org", "administrateur (coordination du réseau)"),
+    ("hote.aude@example.org", "hôte de l'Aude (11)"),
+    ("hote.herault@example.org", "hôte de l'Hérault (34)"),
+    ("membre@example.org", "membre (Délires d'encre, 31)"),
+    ("membre2@example.org", "membre (Fermat Science, 82)"),
+    ("formatrice@example.org", "formatrice"),
+)
+
+ORGANISATIONS = (
+    ("Science Animation", "association", "31"),
+    ("Délires d'encre", "association", "31"),
+    ("Fermat Science", "association", "82"),
+    ("Université de Montpellier", "university", "34"),
+    ("Université fédérale Toulouse Midi-Pyrénées", "university", "31"),
+    ("IRD", "research", "34"),
+    ("CNRS Occitanie Ouest", "research", "31"),
+    ("Kimiyo", "association", "34"),
+    ("Fondation CGénial", "foundation", "31"),
+    ("Cosciences", "association", "34"),
+    ("Biodiversarium", "museum", "66"),
+    ("TAKH", "association", "34"),
+    ("Andromède Océanologie", "company", "34"),
+    ("Région Occitanie", "public_body", "31"),
+    ("Académie de Toulouse", "academy", "31"),
+    ("Académie de Montpellier", "academy", "34"),
+)
+
+# (email, name, organisation, département, roles, hosted départements)
+PEOPLE = (
+    ("admin@example.org", "Camille Coordination", "Région Occitanie", "31", ("admin",), ()),
+    ("hote.aude@example.org", "Martin Aubert", "Science Animation", "11", ("host",), ("11",)),
+    ("hote.herault@example.org", "Inès Vidal", "Université de Montpellier", "34", ("host",), ("34",)),
+    ("membre@example.org", "Léa Fabre", "Délires d'encre", "31", (), ()),
+    ("membre2@example.org", "Hugo Marty", "Fermat Science", "82", (), ()),
+    ("formatrice@example.org", "Sofia Roux", "Science Animation", "31", ("trainer",), ()),
+    ("hote.ariege@example.org", "Paul Castex", "Science Animation", "09", ("host",), ("09",)),
+    ("hote.aveyron@example.org", "Julie Bouscarel", "Kimiyo", "12", ("host",), ("12",)),
+    ("hote.gard@example.org", "Nadia Ferrand", "Cosciences", "30", ("host",), ("30",)),
+    ("hote.hautegaronne@example.org", "Thomas Lafont", "Science Animation", "31", ("host",), ("31", "32")),
+    ("hote.lot@example.org", "Émile Delpech", "Fermat Science", "46", ("host",), ("46",)),
+    ("hote.lozere@example.org", "Claire Pagès", "Kimiyo", "48", ("host",), ("48",)),
+    ("hote.hautespyrenees@example.org", "Louis Abadie", "Délires d'encre", "65", ("host",), ("65",)),
+    ("hote.po@example.org", "Marta Puig", "Biodiversarium", "66", ("host",), ("66",)),
+    ("hote.tarn@example.org", "Chloé Assémat", "Fermat Science", "81", ("host", "trainer"), ("81", "82")),
+)
+
+# (slug, name, plural, description, pickup, approval, max hours, lead hours, advance days, buffer hours, limit)
+CATEGORIES = (
+    (
+        "micro",
+        "Micro",
+        "Micros",
+        "Micros-cravates et micros main, avec leurs récepteurs.",
+        True,
+        True,
+        24 * 7,
+        24,
+        180,
+        12,
+        3,
+    ),
+    (
+        "camera",
+        "Caméra",
+        "Caméras",
+        "Caméras et appareils hybrides pour filmer vos actions.",
+        True,
+        True,
+        24 * 7,
+        24,
+        180,
+        12,
+        2,
+    ),
+    ("eclairage", "Éclairage", "Éclairages", "Panneaux LED et trépieds.", True, True, 24 * 7, 24, 180, 12, None),
+    (
+        "kit-streaming",
+        "Kit de streaming",
+        "Kits de streaming",
+        "Mallette complète pour un live : ordinateur avec OBS, carte d'acquisition, micros, caméra.",
+        True,
+        True,
+        24 * 4,
+        48,
+        180,
+        24,
+        1,
+    ),
+    (
+        "stand-plv",
+        "Stand PLV",
+        "Stands PLV",
+        "Le stand ludique du réseau, un par département, gardé par l'hôte départemental.",
+        True,
+        True,
+        24 * 14,
+        72,
+        365,
+        24,
+        1,
+    ),
+    (
+        "kit-communication",
+        "Kit de communication",
+        "Kits de communication",
+        "Kakémonos et supports aux couleurs du réseau et de la Région.",
+        True,
+        False,
+        24 * 14,
+        24,
+        365,
+        0,
+        None,
+    ),
+    (
+        "compte-visio",
+        "Compte de visioconférence",
+        "Comptes de visioconférence",
+        "Comptes Zoom payants du réseau (réunions longues, webinaires).",
+        False,
+        False,
+        12,
+        2,
+        90,
+        0,
+        2,
+    ),
+    (
+        "compte-quiz",
+        "Compte de quiz",
+        "Comptes de quiz",
+        "Compte Kahoot! payant pour les quiz interactifs.",
+        False,
+        False,
+        12,
+        2,
+        90,
+        0,
+        1,
+    ),
+)
+
+EQUIPMENT = (
+    ("micro", "Micro-cravate sans fil Rode n°1", "31"),
+    ("micro", "Micro-cravate sans fil Rode n°2", "31"),
+    ("micro", "Micro main Shure SM58", "34"),
+    ("micro", "Paire de micros-cravates Sennheiser", "34"),
+    ("micro", "Micro USB Blue Yeti", "11"),
+    ("micro", "Enregistreur Zoom H5", "12"),
+    ("micro", "Micro-canon Rode VideoMic", "66"),
+    ("camera", "Caméra Sony FX30", "31"),
+    ("camera", "Caméscope Panasonic HC-X1500", "34"),
+    ("camera", "Hybride Canon EOS R10", "34"),
+    ("camera", "Caméra PTZ de conférence", "31"),
+    ("camera", "GoPro Hero 12", "30"),
+    ("camera", "Caméscope Sony PXW-Z90", "81"),
+    ("eclairage", "Panneaux LED Godox (×2)", "31"),
+    ("eclairage", "Panneau LED Aputure", "34"),
+    ("eclairage", "Kit d'éclairage trois points", "65"),
+    ("eclairage", "Anneau lumineux et trépied", "46"),
+    ("kit-streaming", "Kit de streaming Toulouse", "31"),
+    ("kit-streaming", "Kit de streaming Montpellier", "34"),
+    ("kit-streaming", "Kit de streaming Nîmes", "30"),
+    ("kit-streaming", "Kit de streaming Albi", "81"),
+    ("kit-communication", "Kakémonos Région Occitanie (×2)", "31"),
+    ("kit-communication", "Kakémonos Région Occitanie (×2)", "34"),
+    ("kit-communication", "Kakémonos du réseau", "11"),
+    ("kit-communication", "Kakémonos du réseau", "82"),
+    ("kit-communication", "Kakémonos du réseau", "48"),
+    ("kit-communication", "Kakémonos du réseau", "09"),
+    ("kit-communication", "Kakémonos du réseau", "32"),
+    ("micro", "Micro-cravate filaire", "09"),
+    ("camera", "Webcam 4K Logitech", "48"),
+)
+
+ACCOUNTS = (
+    ("compte-visio", "Compte Zoom n°1", "31", "zoom1@reseau-sciences-occitanie.example", "demo-zoom-1"),
+    ("compte-visio", "Compte Zoom n°2", "34", "zoom2@reseau-sciences-occitanie.example", "demo-zoom-2"),
+    ("compte-quiz", "Compte Kahoot! EDU", "31", "kahoot@reseau-sciences-occitanie.example", "demo-kahoot"),
+)
+
+
+def load(session: Session, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    if session.scalar(select(User.id).where(User.email == "admin@example.org")) is not None:
+        return
+    departements = {d.code: d for d in session.scalars(select(Departement))}
+    organisations = {}
+    for name, kind, code in ORGANISATIONS:
+        organisation = Organisation(name=name, kind=kind, departement_code=code)
+        session.add(organisation)
+        organisations[name] = organisation
+    session.flush()
+
+    password_hash = generate_password_hash(PASSWORD)
+    for email, name, organisation, code, roles, hosted in PEOPLE:
+        user = User(
+            email=email,
+            display_name=name,
+            password_hash=password_hash,
+            organisation_id=organisations[organisation].id,
+            departement_code=code,
+            locale="fr",
+            active=True,
+            created_at=now,
+            approved_at=now,
+        )
+        user.role_rows = [UserRole(role=Role.MEMBER.value), *(UserRole(role=r) for r in roles)]
+        user.hosted_departements = [departements[c] for c in hosted]
+        session.add(user)
+
+    categories = {}
+    for slug, name, plural, description, pickup, approval, hours, lead, advance, buffer, limit in CATEGORIES:
+        category = Category(
+            slug=slug,
+            name=name,
+            name_plural=plural,
+            description=description,
+            needs_pickup=pickup,
+            needs_approval=approval,
+            max_duration_hours=hours,
+            min_lead_hours=lead,
+            max_advance_days=advance,
+            buffer_hours=buffer,
+            per_member_limit=limit,
+        )
+        session.add(category)
+        categories[slug] = category
+    session.flush()
+
+    for code, departement in sorted(departements.items()):
+        session.add(
+            Resource(
+                name=f"Stand PLV {departement.name}",
+                category_id=categories["stand-plv"].id,
+                departement_code=code,
+                description="Stand ludique à volets : des cases à ouvrir pour découvrir les actions, "
+                "les acteurs et les thèmes du réseau, et un fond pour se prendre en photo.",
+                created_at=now,
+            )
+        )
+    for slug, name, code in EQUIPMENT:
+        session.add(
+            Resource(name=name, category_id=categories[slug].id, departement_code=code, description="", created_at=now)
+        )
+    key = current_app.config["CREDENTIALS_KEY"]
+    for slug, name, code, login, password in ACCOUNTS:
+        session.add(
+            Resource(
+                name=name,
+                category_id=categories[slug].id,
+                departement_code=code,
+                description="Les identifiants s'affichent sur votre réservation, pendant sa durée.",
+                credentials_encrypted=credentials.encrypt(key, credentials.Credentials(login, password)),
+                created_at=now,
+            )
+        )
+    session.commit()

@@ -1,0 +1,116 @@
+"""Languages, and dates and times as a French reader expects them.
+
+« mardi 12 janvier 2027, 10 h 00 – 12 h 00 »: weekday and month in words, 24-hour
+clock with « h », Europe/Paris whatever the server's zone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date as babel_format_date
+from flask import current_app, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    asked = request.args.get("lang")
+    if asked in languages:
+        return asked
+    return current_app.config["DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    return current_app.config["TIMEZONE"]
+
+
+def app_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _lang() -> str:
+    try:
+        return str(get_locale() or "fr")
+    except RuntimeError:
+        return "fr"
+
+
+def to_local(value: datetime, zone: ZoneInfo | None = None) -> datetime:
+    return value.astimezone(zone or app_zone())
+
+
+def format_day(value: date | datetime, zone: ZoneInfo | None = None) -> str:
+    """« mardi 12 janvier 2027 »."""
+    if isinstance(value, datetime):
+        value = to_local(value, zone).date()
+    return babel_format_date(value, "EEEE d MMMM y", locale=_lang())
+
+
+def format_time(value: datetime, zone: ZoneInfo | None = None) -> str:
+    """« 10 h 00 » in French, « 10:00 » in English."""
+    local = to_local(value, zone)
+    if _lang() == "fr":
+        return f"{local.hour} h {local.minute:02d}"
+    return f"{local.hour:02d}:{local.minute:02d}"
+
+
+def format_datetime(value: datetime, zone: ZoneInfo | None = None) -> str:
+    return f"{format_day(value, zone)}, {format_time(value, zone)}"
+
+
+def format_period(start: datetime, end: datetime, zone: ZoneInfo | None = None) -> str:
+    """One day: « mardi 12 janvier 2027, 10 h 00 – 12 h 00 »; several: both ends in full."""
+    zone = zone or app_zone()
+    if to_local(start, zone).date() == to_local(end, zone).date():
+        return f"{format_datetime(start, zone)} – {format_time(end, zone)}"
+    return f"{format_datetime(start, zone)} – {format_datetime(end, zone)}"
+
+
+def format_month(year: int, month: int) -> str:
+    """« janvier 2027 »."""
+    return babel_format_date(date(year, month, 1), "LLLL y", locale=_lang())
+
+
+def weekday_names() -> list[str]:
+    """Monday first, short: « lun. », « mar. »…"""
+    monday = date(2024, 1, 1)  # a Monday
+    return [babel_format_date(monday.replace(day=1 + i), "EEE", locale=_lang()) for i in range(7)]
+
+
+def utcnow() -> datetime:
+    """The wall clock, for views and the CLI only; services are given `now`."""
+    return datetime.now(UTC)
+
+
+def register_filters(app) -> None:
+    app.jinja_env.filters.update(
+        day=format_day,
+        time=format_time,
+        datetime=format_datetime,
+        period=lambda start, end: format_period(start, end),
+    )
+
+
+class NonexistentLocalTime(ValueError):
+    """A wall-clock time skipped by the spring change (e.g. 02:30 on the last Sunday of March)."""
+
+
+def from_local(naive: datetime, zone: ZoneInfo | None = None) -> datetime:
+    """A wall-clock time entered in a form → the aware UTC instant it names.
+
+    An ambiguous autumn time (02:30 happens twice) is read as its first occurrence; a time
+    that does not exist is refused rather than silently moved.
+    """
+    zone = zone or app_zone()
+    aware = naive.replace(tzinfo=zone, fold=0)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+        raise NonexistentLocalTime(naive.isoformat())
+    return aware.astimezone(UTC)

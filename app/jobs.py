@@ -1,0 +1,50 @@
+"""Scheduled work, run by APScheduler (in `make run`, or `flask scheduler`) or by cron (`flask send-due`).
+
+Jobs are derived from the database at each run, never stored in the scheduler: a restart
+loses nothing, and the scheduler's own state need not be shared between processes.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+
+from flask import Flask
+
+from app.extensions import db
+from app.i18n import utcnow
+from app.services import mail, outbox
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def job_context(app: Flask):
+    """An app context with a request context on SITE_URL, so emails can build absolute links."""
+    with app.app_context(), app.test_request_context("/", base_url=app.config["SITE_URL"]):
+        try:
+            yield
+        finally:
+            db.session.remove()
+
+
+def send(app: Flask) -> outbox.SendReport:
+    with job_context(app):
+        settings = mail.MailSettings.from_config(app.config)
+        report = outbox.send_due(
+            db.session, deliver=lambda message: mail.send(settings, message), sender=settings.sender, now=utcnow()
+        )
+        if report.sent or report.retried or report.failed:
+            log.info("Outbox: %s sent, %s to retry, %s failed", report.sent, report.retried, report.failed)
+        return report
+
+
+def build_scheduler(app: Flask, *, blocking: bool):
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    job_defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
+    cls = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = cls(job_defaults=job_defaults, timezone="UTC")
+    scheduler.add_job(send, "interval", seconds=20, args=[app], id="outbox-send", replace_existing=True)
+    return scheduler

@@ -1,0 +1,26 @@
+"""All models, imported here so that Alembic and the app see the whole schema."""
+
+from app.models.audit import AuditEntry
+from app.models.bookings import HOLDING_STATUSES, Booking, BookingStatus, Condition
+from app.models.outbox import OutboxMessage, OutboxStatus
+from app.models.people import Departement, Organisation, OrganisationKind, Role, User, UserRole
+from app.models.resources import Blackout, Category, Resource
+
+__all__ = [
+    "HOLDING_STATUSES",
+    "AuditEntry",
+    "Blackout",
+    "Booking",
+    "BookingStatus",
+    "Category",
+    "Condition",
+    "Departement",
+    "Organisation",
+    "OrganisationKind",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Resource",
+    "Role",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,129 @@
+"""When a resource is busy: holding bookings (with their turnaround buffer) and blackouts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from app.models import HOLDING_STATUSES, Blackout, Booking, Category, Resource
+
+
+@dataclass(frozen=True)
+class BusyPeriod:
+    starts_at: datetime
+    ends_at: datetime
+    # End of the turnaround buffer; equals ends_at for blackouts and buffer-less bookings.
+    held_until: datetime
+    kind: str  # "booking" or "blackout"
+    booking_id: int | None = None
+    owner_id: int | None = None
+    status: str | None = None
+    reason: str | None = None
+
+    def overlaps(self, starts_at: datetime, held_until: datetime) -> bool:
+        return self.starts_at < held_until and starts_at < self.held_until
+
+
+def _holding_bookings(resource_ids: Iterable[int], start: datetime, end: datetime):
+    return select(Booking).where(
+        Booking.resource_id.in_(list(resource_ids)),
+        Booking.status.in_([s.value for s in HOLDING_STATUSES]),
+        Booking.starts_at < end,
+        Booking.held_until > start,
+    )
+
+
+def _blackouts(resource: Resource, start: datetime, end: datetime):
+    return select(Blackout).where(
+        or_(Blackout.resource_id == resource.id, Blackout.departement_code == resource.departement_code),
+        Blackout.starts_at < end,
+        Blackout.ends_at > start,
+    )
+
+
+def busy_periods(
+    session: Session, resource: Resource, start: datetime, end: datetime, *, exclude_booking_id: int | None = None
+) -> list[BusyPeriod]:
+    periods = [
+        BusyPeriod(
+            starts_at=b.starts_at,
+            ends_at=b.ends_at,
+            held_until=b.held_until,
+            kind="booking",
+            booking_id=b.id,
+            owner_id=b.user_id,
+            status=b.status,
+        )
+        for b in session.scalars(_holding_bookings([resource.id], start, end))
+        if b.id != exclude_booking_id
+    ]
+    periods += [
+        BusyPeriod(starts_at=x.starts_at, ends_at=x.ends_at, held_until=x.ends_at, kind="blackout", reason=x.reason)
+        for x in session.scalars(_blackouts(resource, start, end))
+    ]
+    return sorted(periods, key=lambda p: (p.starts_at, p.held_until))
+
+
+def conflicts(
+    session: Session,
+    resource: Resource,
+    starts_at: datetime,
+    held_until: datetime,
+    *,
+    exclude_booking_id: int | None = None,
+) -> list[BusyPeriod]:
+    return [
+        p
+        for p in busy_periods(session, resource, starts_at, held_until, exclude_booking_id=exclude_booking_id)
+        if p.overlaps(starts_at, held_until)
+    ]
+
+
+def next_free_slot(
+    session: Session,
+    resource: Resource,
+    *,
+    duration: timedelta,
+    after: datetime,
+    horizon: datetime,
+    exclude_booking_id: int | None = None,
+) -> datetime | None:
+    """The earliest start at or after `after` where `duration` plus the buffer fits, before `horizon`."""
+    need = duration + resource.category.buffer
+    candidate = after
+    for period in busy_periods(session, resource, after, horizon + need, exclude_booking_id=exclude_booking_id):
+        if candidate + need <= period.starts_at:
+            break
+        candidate = max(candidate, period.held_until)
+    return candidate if candidate <= horizon else None
+
+
+def free_between_clause(session: Session, start: datetime, end: datetime):
+    """A WHERE clause on Resource: nothing holds it in [start, end + its category's buffer).
+
+    Buffers differ by category, so the window is widened per category; there are few.
+    """
+    per_category = []
+    for category_id, buffer_hours in session.execute(select(Category.id, Category.buffer_hours)):
+        window_end = end + timedelta(hours=buffer_hours)
+        per_category.append(
+            and_(
+                Resource.category_id == category_id,
+                ~exists().where(
+                    Booking.resource_id == Resource.id,
+                    Booking.status.in_([s.value for s in HOLDING_STATUSES]),
+                    Booking.starts_at < window_end,
+                    Booking.held_until > start,
+                ),
+            )
+        )
+    not_closed = ~exists().where(
+        or_(Blackout.resource_id == Resource.id, Blackout.departement_code == Resource.departement_code),
+        Blackout.starts_at < end,
+        Blackout.ends_at > start,
+    )
+    return and_(or_(*per_category) if per_category else False, not_closed)

@@ -1,0 +1,34 @@
+"""Domain errors. One handler in app.web.errors turns each into a page or a JSON error."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A rule said no. The message is written for the person who asked, in their language."""
+
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class RuleViolation(DomainError):
+    status_code = 422
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class Full(Conflict):
+    pass
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class NotFound(DomainError):
+    status_code = 404

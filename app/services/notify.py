@@ -1,0 +1,55 @@
+"""Emails to people, rendered in their own language and written to the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import render_template
+from flask_babel import force_locale
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Role, User, UserRole
+from app.services import outbox
+
+
+def email_user(
+    session: Session,
+    *,
+    key: str,
+    user: User,
+    subject,
+    template: str,
+    now: datetime,
+    ics: str | None = None,
+    **context,
+) -> bool:
+    """Queue `email/<template>.txt` (and `.html` when it exists) for one person.
+
+    `subject` is a lazy string or a callable, evaluated in the person's language.
+    """
+    with force_locale(user.locale or "fr"):
+        subject_text = subject() if callable(subject) else str(subject)
+        text = render_template(f"email/{template}.txt", user=user, **context)
+        html = render_template(f"email/{template}.html", user=user, body_text=text, **context)
+    return outbox.queue(
+        session,
+        key=key,
+        to=user.email,
+        subject=f"[La Malle] {subject_text}",
+        body_text=text,
+        body_html=html,
+        ics=ics,
+        now=now,
+    )
+
+
+def admins(session: Session) -> list[User]:
+    return list(
+        session.scalars(
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == Role.ADMIN.value, User.active.is_(True))
+            .order_by(User.id)
+        )
+    )

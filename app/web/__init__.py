@@ -1,0 +1,22 @@
+"""HTTP: one blueprint per area, each a routes.py (thin views) and a forms.py."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.web import errors
+    from app.web.account.routes import bp as account_bp
+    from app.web.admin.routes import bp as admin_bp
+    from app.web.auth.routes import bp as auth_bp
+    from app.web.catalogue.routes import bp as catalogue_bp
+    from app.web.main.routes import bp as main_bp
+
+    errors.register(app)
+    for blueprint in (main_bp, auth_bp, account_bp, catalogue_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+    from app.web import context
+
+    context.register(app)

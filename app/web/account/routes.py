@@ -1,0 +1,73 @@
+"""The person's own page: profile, language, password."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.extensions import db
+from app.i18n import utcnow
+from app.models import Departement, Organisation
+from app.services import accounts
+from app.services.errors import DomainError
+from app.web.account.forms import PasswordChangeForm, ProfileForm
+from app.web.choices import departement_choices, organisation_choices
+from app.web.forms import apply_domain_error
+from app.web.redirects import safe_next
+
+bp = Blueprint("account", __name__)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user if request.method == "GET" else None)
+    form.organisation.choices = organisation_choices()
+    form.departement.choices = departement_choices(blank=_("— Choisissez —"))
+    if request.method == "GET":
+        form.organisation.data = current_user.organisation_id or 0
+        form.departement.data = current_user.departement_code or ""
+    if form.validate_on_submit():
+        accounts.update_profile(
+            db.session,
+            user=current_user,
+            display_name=form.display_name.data,
+            phone=form.phone.data,
+            organisation=db.session.get(Organisation, form.organisation.data) if form.organisation.data else None,
+            departement=db.session.get(Departement, form.departement.data) if form.departement.data else None,
+            locale=form.locale.data,
+        )
+        session["lang"] = form.locale.data
+        flash(_("Votre profil est enregistré."), "success")
+        return redirect(url_for("account.profile"))
+    return render_template("account/profile.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                db.session, user=current_user, current=form.current_password.data, new=form.password.data, now=utcnow()
+            )
+        except DomainError as error:
+            if not apply_domain_error(form, error):
+                raise
+        else:
+            flash(_("Votre mot de passe est changé."), "success")
+            return redirect(url_for("account.profile"))
+    return render_template("account/password.html", form=form)
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            current_user.locale = lang
+            db.session.commit()
+    return redirect(safe_next(request.form.get("next")))

@@ -1,0 +1,76 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, SelectMultipleField, SubmitField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.web.forms import line_field, no_control_characters, text_field
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class RolesForm(FlaskForm):
+    roles = MultiCheckboxField(
+        _l("Rôles"),
+        choices=[
+            ("host", _l("Hôte départemental")),
+            ("trainer", _l("Formateur·rice")),
+            ("admin", _l("Administrateur")),
+        ],
+        validate_choice=True,
+    )
+    host_departements = MultiCheckboxField(_l("Départements dont la personne est hôte"), validate_choice=True)
+    submit = SubmitField(_l("Enregistrer les rôles"))
+
+
+class ConfirmForm(FlaskForm):
+    """A bare POST with its CSRF token, for one-click actions."""
+
+    submit = SubmitField(_l("Confirmer"))
+
+
+class CategoryForm(FlaskForm):
+    name = line_field(_l("Nom"), max_length=80)
+    name_plural = line_field(_l("Nom au pluriel"), max_length=80)
+    description = text_field(_l("Description"), max_length=2000)
+    needs_pickup = BooleanField(_l("Objet physique (retrait et retour chez l'hôte)"), default=True)
+    needs_approval = BooleanField(_l("La réservation doit être validée par l'hôte"), default=True)
+    max_duration_hours = IntegerField(
+        _l("Durée maximale (heures)"), validators=[DataRequired(), NumberRange(min=1, max=24 * 90)], default=168
+    )
+    min_lead_hours = IntegerField(
+        _l("Délai minimal avant le début (heures)"),
+        validators=[Optional(), NumberRange(min=0, max=24 * 60)],
+        default=24,
+    )
+    max_advance_days = IntegerField(
+        _l("Réservable jusqu'à (jours à l'avance)"),
+        validators=[DataRequired(), NumberRange(min=1, max=730)],
+        default=180,
+    )
+    buffer_hours = IntegerField(
+        _l("Battement après chaque réservation (heures)"),
+        validators=[Optional(), NumberRange(min=0, max=24 * 14)],
+        default=0,
+    )
+    per_member_limit = IntegerField(
+        _l("Réservations actives simultanées par membre (vide : sans limite)"),
+        validators=[Optional(), NumberRange(min=1, max=100)],
+    )
+    submit = SubmitField(_l("Enregistrer"))
+
+
+class ResourceForm(FlaskForm):
+    name = line_field(_l("Nom"), max_length=120)
+    category = SelectField(_l("Catégorie"), validators=[DataRequired()], validate_choice=True)
+    departement = SelectField(_l("Département où elle est stockée"), validators=[DataRequired()], validate_choice=True)
+    description = text_field(_l("Description"), max_length=5000)
+    account_login = line_field(_l("Identifiant du compte (comptes partagés seulement)"), max_length=200, required=False)
+    account_password = PasswordField(
+        _l("Mot de passe du compte (laisser vide pour ne pas le changer)"),
+        validators=[Optional(), Length(max=200), no_control_characters()],
+    )
+    submit = SubmitField(_l("Enregistrer"))

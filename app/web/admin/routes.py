@@ -1,0 +1,244 @@
+"""Administration: people and their roles, categories and their rules, resources."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.i18n import utcnow
+from app.models import Category, Departement, Resource, User
+from app.services import accounts, audit, catalogue, credentials
+from app.services.errors import DomainError
+from app.web.access import admin_required
+from app.web.admin.forms import CategoryForm, ConfirmForm, ResourceForm, RolesForm
+from app.web.choices import category_choices, departement_choices
+from app.web.forms import apply_domain_error
+from app.web.pagination import current_page
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/")
+@admin_required
+def dashboard():
+    pending = db.session.scalar(select(func.count()).select_from(User).where(User.approved_at.is_(None)))
+    return render_template(
+        "admin/dashboard.html",
+        pending=pending,
+        users=db.session.scalar(select(func.count()).select_from(User)),
+        resources=db.session.scalar(select(func.count()).select_from(Resource).where(Resource.retired_at.is_(None))),
+    )
+
+
+# People ---------------------------------------------------------------------------------
+
+
+@bp.route("/users")
+@admin_required
+def users():
+    query = select(User).order_by(User.approved_at.is_not(None), User.display_name, User.id)
+    show = request.args.get("show")
+    if show == "pending":
+        query = query.where(User.approved_at.is_(None))
+    text = request.args.get("q", "").strip()[:80]
+    if text:
+        pattern = f"%{text.lower()}%"
+        query = query.where(func.lower(User.display_name).like(pattern) | User.email.like(pattern))
+    pagination = db.paginate(query, page=current_page(), per_page=25, error_out=False)
+    return render_template("admin/users.html", pagination=pagination, show=show, q=text)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@admin_required
+def user_detail(user_id: int):
+    user = accounts.get_user(db.session, user_id)
+    form = RolesForm()
+    form.host_departements.choices = departement_choices()
+    if request.method == "GET":
+        form.roles.data = sorted(user.roles - {"member"})
+        form.host_departements.data = [d.code for d in user.hosted_departements]
+    if form.validate_on_submit():
+        chosen = db.session.scalars(select(Departement).where(Departement.code.in_(form.host_departements.data)))
+        try:
+            accounts.set_roles(
+                db.session,
+                actor=current_user,
+                user=user,
+                roles=form.roles.data,
+                host_departements=list(chosen),
+                now=utcnow(),
+            )
+        except DomainError as error:
+            if not apply_domain_error(form, error):
+                flash(error.message, "danger")
+        else:
+            flash(_("Rôles enregistrés."), "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    history = audit.history(db.session, "user", user.id)
+    return render_template("admin/user_detail.html", user=user, form=form, confirm=ConfirmForm(), history=history)
+
+
+@bp.route("/users/<int:user_id>/approve", methods=["POST"])
+@admin_required
+def approve_user(user_id: int):
+    user = accounts.get_user(db.session, user_id)
+    if ConfirmForm().validate_on_submit():
+        accounts.approve(db.session, actor=current_user, user=user, now=utcnow())
+        flash(_("%(name)s peut maintenant réserver.", name=user.display_name), "success")
+    if request.form.get("back") == "list":
+        return redirect(url_for("admin.users", show="pending"))
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@admin_required
+def set_user_active(user_id: int):
+    user = accounts.get_user(db.session, user_id)
+    if ConfirmForm().validate_on_submit():
+        active = request.form.get("active") == "1"
+        try:
+            accounts.set_active(db.session, actor=current_user, user=user, active=active, now=utcnow())
+        except DomainError as error:
+            flash(error.message, "danger")
+        else:
+            flash(_("Compte réactivé.") if active else _("Compte désactivé."), "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+# Categories ------------------------------------------------------------------------------
+
+
+@bp.route("/categories")
+@admin_required
+def categories():
+    rows = db.session.scalars(select(Category).order_by(Category.retired_at.is_not(None), Category.name))
+    return render_template("admin/categories.html", categories=list(rows), confirm=ConfirmForm())
+
+
+def _category_values(form: CategoryForm) -> dict:
+    return {
+        "name": form.name.data,
+        "name_plural": form.name_plural.data,
+        "description": form.description.data or "",
+        "needs_pickup": form.needs_pickup.data,
+        "needs_approval": form.needs_approval.data,
+        "max_duration_hours": form.max_duration_hours.data,
+        "min_lead_hours": form.min_lead_hours.data or 0,
+        "max_advance_days": form.max_advance_days.data,
+        "buffer_hours": form.buffer_hours.data or 0,
+        "per_member_limit": form.per_member_limit.data,
+    }
+
+
+@bp.route("/categories/new", methods=["GET", "POST"], defaults={"category_id": None})
+@bp.route("/categories/<int:category_id>/edit", methods=["GET", "POST"])
+@admin_required
+def category_form(category_id: int | None):
+    category = catalogue.get_category(db.session, category_id) if category_id else None
+    form = CategoryForm(obj=category)
+    if form.validate_on_submit():
+        try:
+            catalogue.save_category(
+                db.session, actor=current_user, category=category, now=utcnow(), **_category_values(form)
+            )
+        except DomainError as error:
+            if not apply_domain_error(form, error):
+                flash(error.message, "danger")
+        else:
+            flash(_("Catégorie enregistrée."), "success")
+            return redirect(url_for("admin.categories"))
+    return render_template("admin/category_form.html", form=form, category=category)
+
+
+@bp.route("/categories/<int:category_id>/retire", methods=["POST"])
+@admin_required
+def retire_category(category_id: int):
+    category = catalogue.get_category(db.session, category_id)
+    if ConfirmForm().validate_on_submit():
+        catalogue.retire_category(db.session, actor=current_user, category=category, now=utcnow())
+        flash(_("Catégorie retirée : ses ressources ne sont plus réservables."), "success")
+    return redirect(url_for("admin.categories"))
+
+
+# Resources -------------------------------------------------------------------------------
+
+
+@bp.route("/resources")
+@admin_required
+def resources():
+    query = catalogue.search(
+        db.session,
+        catalogue.ResourceFilter(
+            departement_code=request.args.get("departement") or None,
+            text=request.args.get("q", "").strip()[:80] or None,
+            include_retired=True,
+        ),
+    )
+    pagination = db.paginate(query, page=current_page(), per_page=30, error_out=False)
+    return render_template("admin/resources.html", pagination=pagination, confirm=ConfirmForm())
+
+
+@bp.route("/resources/new", methods=["GET", "POST"], defaults={"resource_id": None})
+@bp.route("/resources/<int:resource_id>/edit", methods=["GET", "POST"])
+@admin_required
+def resource_form(resource_id: int | None):
+    resource = catalogue.get_resource(db.session, resource_id) if resource_id else None
+    form = ResourceForm(obj=resource)
+    form.category.choices = category_choices()
+    form.departement.choices = departement_choices()
+    if request.method == "GET" and resource is not None:
+        form.category.data = str(resource.category_id)
+        form.departement.data = resource.departement_code
+    if form.validate_on_submit():
+        category = catalogue.get_category(db.session, int(form.category.data))
+        encrypted = None
+        if form.account_login.data or form.account_password.data:
+            if category.needs_pickup:
+                form.account_login.errors.append(_("Seuls les comptes partagés ont un identifiant."))
+                return render_template("admin/resource_form.html", form=form, resource=resource)
+            key = current_app.config["CREDENTIALS_KEY"]
+            previous = (
+                credentials.decrypt(key, resource.credentials_encrypted)
+                if resource is not None and resource.credentials_encrypted
+                else credentials.Credentials("", "")
+            )
+            encrypted = credentials.encrypt(
+                key,
+                credentials.Credentials(
+                    login=form.account_login.data or previous.login,
+                    password=form.account_password.data or previous.password,
+                ),
+            )
+        try:
+            saved = catalogue.save_resource(
+                db.session,
+                actor=current_user,
+                resource=resource,
+                name=form.name.data,
+                category=category,
+                departement_code=form.departement.data,
+                description=form.description.data or "",
+                credentials_encrypted=encrypted,
+                now=utcnow(),
+            )
+        except DomainError as error:
+            if not apply_domain_error(form, error):
+                flash(error.message, "danger")
+        else:
+            flash(_("Ressource enregistrée."), "success")
+            return redirect(url_for("catalogue.detail", resource_id=saved.id))
+    return render_template("admin/resource_form.html", form=form, resource=resource)
+
+
+@bp.route("/resources/<int:resource_id>/retire", methods=["POST"])
+@admin_required
+def retire_resource(resource_id: int):
+    resource = catalogue.get_resource(db.session, resource_id)
+    if ConfirmForm().validate_on_submit():
+        retired = request.form.get("retired", "1") == "1"
+        catalogue.set_retired(db.session, actor=current_user, resource=resource, retired=retired, now=utcnow())
+        flash(_("Ressource retirée du catalogue.") if retired else _("Ressource remise au catalogue."), "success")
+    return redirect(url_for("admin.resources"))

@@ -1,0 +1,159 @@
+"""Log in and out, register, reset a forgotten password."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.extensions import db, limiter
+from app.i18n import utcnow
+from app.models import Departement, Organisation
+from app.services import accounts, notify
+from app.services.errors import DomainError
+from app.web.auth.forms import ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
+from app.web.choices import departement_choices, organisation_choices
+from app.web.forms import apply_domain_error
+from app.web.redirects import safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_failed(response) -> bool:
+    # Only failed attempts count towards the limits; a success redirects.
+    return response.status_code != 302
+
+
+def _account_key() -> str:
+    return "login-account:" + accounts.normalise_email(request.form.get("email", ""))[:254]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_login_failed)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_login_failed,
+)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(db.session, form.email.data, form.password.data)
+        if user is not None:
+            login_user(user, remember=form.remember.data)
+            flash(_("Bienvenue, %(name)s.", name=user.display_name), "success")
+            return redirect(safe_next(request.args.get("next")))
+        form.password.errors.append(_("Adresse ou mot de passe incorrect."))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    flash(_("Vous êtes déconnecté."), "info")
+    return redirect(url_for("main.home"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = RegisterForm()
+    form.organisation.choices = organisation_choices()
+    form.departement.choices = departement_choices(blank=_("— Choisissez —"))
+    if form.validate_on_submit():
+        if not form.departement.data:
+            form.departement.errors.append(_("Choisissez votre département."))
+        else:
+            try:
+                user = accounts.register(
+                    db.session,
+                    email=form.email.data,
+                    display_name=form.display_name.data,
+                    password=form.password.data,
+                    organisation=db.session.get(Organisation, form.organisation.data)
+                    if form.organisation.data
+                    else None,
+                    departement=db.session.get(Departement, form.departement.data),
+                    locale=str(request.args.get("lang") or current_app.config["DEFAULT_LOCALE"]),
+                    now=utcnow(),
+                )
+            except DomainError as error:
+                if not apply_domain_error(form, error):
+                    flash(error.message, "danger")
+            else:
+                _tell_admins_of(user)
+                login_user(user)
+                flash(
+                    _("Votre compte est créé. Un administrateur doit le valider avant votre première réservation."),
+                    "success",
+                )
+                return redirect(url_for("account.profile"))
+    return render_template("auth/register.html", form=form)
+
+
+def _tell_admins_of(user) -> None:
+    now = utcnow()
+    for admin in notify.admins(db.session):
+        notify.email_user(
+            db.session,
+            key=f"user:{user.id}:registered:to:{admin.id}",
+            user=admin,
+            subject=_l("Nouveau compte à valider"),
+            template="account_to_approve",
+            now=now,
+            member=user,
+            link=url_for("admin.user_detail", user_id=user.id, _external=True),
+        )
+    db.session.commit()
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("5 per 10 minutes", methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = accounts.find_by_email(db.session, form.email.data)
+        if user is not None and user.active:
+            token = accounts.make_reset_token(current_app.config["SECRET_KEY"], user)
+            now = utcnow()
+            notify.email_user(
+                db.session,
+                # One email per link: the token differs each time, and so does the key.
+                key=f"user:{user.id}:password-reset:{token[-24:]}",
+                user=user,
+                subject=_l("Choisir un nouveau mot de passe"),
+                template="password_reset",
+                now=now,
+                link=url_for("auth.reset_password", token=token, _external=True),
+            )
+            db.session.commit()
+        # The same answer whether or not the address has an account.
+        flash(_("Si un compte existe pour cette adresse, un lien vient de lui être envoyé."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    if len(token) > 500:
+        return render_template("errors/error.html", status=404, title=_("Lien invalide"), message=""), 404
+    secret = current_app.config["SECRET_KEY"]
+    accounts.user_for_reset_token(db.session, secret, token)  # a dead link says so before the form
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(db.session, secret_key=secret, token=token, new=form.password.data, now=utcnow())
+        except DomainError as error:
+            if not apply_domain_error(form, error):
+                raise
+        else:
+            flash(_("Votre mot de passe est changé. Vous pouvez vous connecter."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form)

@@ -1,0 +1,42 @@
+"""What every template may use: navigation, language, the current page's query helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from app.i18n import format_month, weekday_names
+from app.web.pagination import page_args
+
+# The top bar: (endpoint, label, for logged-in people only); an area appears once its
+# blueprint is registered.
+NAV = (
+    ("catalogue.index", _l("Matériel"), False),
+    ("bookings.mine", _l("Mes réservations"), True),
+    ("trainings.index", _l("Formations"), False),
+    ("agenda.index", _l("Agenda"), False),
+    ("guide.index", _l("Guide"), False),
+)
+
+
+def register(app: Flask) -> None:
+    @app.context_processor
+    def layout_context():
+        return {
+            "current_locale": str(get_locale() or "fr"),
+            "nav_items": [item for item in NAV if item[0] in app.view_functions],
+            "nav_endpoints": app.view_functions,
+        }
+
+    # Globals rather than context: macros imported without context see these too.
+    app.jinja_env.globals.update(page_args=page_args, weekday_names=weekday_names, format_month=format_month)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.path.startswith(("/login", "/register", "/password", "/account")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,66 @@
+"""Field helpers shared by every form: trimmed text, no control characters, no markup."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def no_control_characters(multiline: bool = False):
+    pattern = _CONTROL if multiline else _CONTROL_IN_LINE
+
+    def check(form, field):
+        if field.data and pattern.search(field.data):
+            raise ValidationError(_l("Ce champ contient des caractères non permis."))
+
+    return check
+
+
+def no_markup(form, field):
+    if field.data and re.search(r"[<>]", field.data):
+        raise ValidationError(_l("Les caractères < et > ne sont pas permis ici."))
+
+
+def line_field(label, *, max_length: int = 120, required: bool = True, validators=(), **kwargs) -> StringField:
+    """A one-line text field, trimmed, bounded, without control characters or markup."""
+    return StringField(
+        label,
+        validators=[
+            DataRequired() if required else Optional(),
+            Length(max=max_length),
+            no_control_characters(),
+            no_markup,
+            *validators,
+        ],
+        filters=[_strip],
+        **kwargs,
+    )
+
+
+def text_field(label, *, max_length: int = 5000, required: bool = False, **kwargs) -> TextAreaField:
+    """Several lines of plain text; shown escaped, so markup is harmless but control characters are not."""
+    return TextAreaField(
+        label,
+        validators=[DataRequired() if required else Optional(), Length(max=max_length), no_control_characters(True)],
+        filters=[_strip],
+        **kwargs,
+    )
+
+
+def apply_domain_error(form, error) -> bool:
+    """Show a service's refusal next to the field it names; False when it names none of this form's."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is None:
+        return False
+    field.errors = [*field.errors, error.message] if isinstance(field.errors, list) else [error.message]
+    return True

@@ -1,0 +1,99 @@
+"""Test data, built with sensible defaults and any field overridden: make_user(email=…)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from app.models import Booking, BookingStatus, Category, Departement, Resource, Role, User, UserRole
+
+PASSWORD = "mot-de-passe-solide"
+# Hashing is slow on purpose; tests share one hash of the one password.
+_PASSWORD_HASH = generate_password_hash(PASSWORD)
+_counter = itertools.count(1)
+
+NOW = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)  # a Monday
+
+
+def make_user(session, *, roles=(), hosts=(), approved: bool = True, **overrides) -> User:
+    n = next(_counter)
+    values = {
+        "email": f"personne{n}@example.org",
+        "display_name": f"Personne {n}",
+        "password_hash": _PASSWORD_HASH,
+        "locale": "fr",
+        "active": True,
+        "created_at": NOW - timedelta(days=30),
+        "approved_at": NOW - timedelta(days=29) if approved else None,
+        "departement_code": "31",
+    }
+    values.update(overrides)
+    user = User(**values)
+    roles = set(roles) | ({Role.HOST.value} if hosts else set())
+    user.role_rows = [UserRole(role=Role.MEMBER.value), *(UserRole(role=str(r)) for r in sorted(roles))]
+    if hosts:
+        user.hosted_departements = list(session.scalars(select(Departement).where(Departement.code.in_(hosts))))
+    session.add(user)
+    session.commit()
+    return user
+
+
+def make_category(session, **overrides) -> Category:
+    n = next(_counter)
+    values = {
+        "slug": f"categorie-{n}",
+        "name": f"Caméra {n}",
+        "name_plural": f"Caméras {n}",
+        "description": "",
+        "needs_pickup": True,
+        "needs_approval": True,
+        "max_duration_hours": 24 * 7,
+        "min_lead_hours": 0,
+        "max_advance_days": 365,
+        "buffer_hours": 0,
+        "per_member_limit": None,
+    }
+    values.update(overrides)
+    category = Category(**values)
+    session.add(category)
+    session.commit()
+    return category
+
+
+def make_resource(session, *, category: Category | None = None, **overrides) -> Resource:
+    n = next(_counter)
+    category = category or make_category(session)
+    values = {
+        "name": f"Ressource {n}",
+        "category_id": category.id,
+        "departement_code": "31",
+        "description": "",
+        "created_at": NOW - timedelta(days=60),
+    }
+    values.update(overrides)
+    resource = Resource(**values)
+    session.add(resource)
+    session.commit()
+    return resource
+
+
+def make_booking(
+    session, *, resource: Resource, user: User, starts_at: datetime, ends_at: datetime, **overrides
+) -> Booking:
+    """A booking written directly, bypassing the rules: for setting the scene, not for testing them."""
+    values = {
+        "status": BookingStatus.APPROVED.value,
+        "held_until": ends_at + resource.category.buffer,
+        "purpose": "",
+        "created_at": NOW - timedelta(days=1),
+        "updated_at": NOW - timedelta(days=1),
+        "sequence": 0,
+    }
+    values.update(overrides)
+    booking = Booking(resource_id=resource.id, user_id=user.id, starts_at=starts_at, ends_at=ends_at, **values)
+    session.add(booking)
+    session.commit()
+    return booking

@@ -1,0 +1,195 @@
+import re
+
+from sqlalchemy import select
+
+from app.i18n import utcnow
+from app.models import AuditEntry, OutboxMessage, User
+from app.services import mail, outbox
+from tests.factories import PASSWORD
+
+
+def register(client, **overrides):
+    data = {
+        "email": "nouvelle@example.org",
+        "display_name": "Nina Nouvelle",
+        "organisation": "0",
+        "departement": "34",
+        "password": "un-mot-de-passe-long",
+        "confirm": "un-mot-de-passe-long",
+    }
+    data.update(overrides)
+    return client.post("/register", data=data)
+
+
+def test_registration_creates_a_member_who_waits_for_approval(client, session):
+    response = register(client)
+    assert response.status_code == 302
+    user = session.scalar(select(User).where(User.email == "nouvelle@example.org"))
+    assert user.roles == {"member"}
+    assert user.departement_code == "34"
+    assert not user.is_approved
+    page = client.get("/account").get_data(as_text=True)
+    assert "attend la validation" in page
+
+
+def test_registration_tells_every_admin_by_email(client, session, make_user):
+    admin = make_user(roles={"admin"})
+    register(client)
+    rows = session.scalars(select(OutboxMessage)).all()
+    assert [row.to_address for row in rows] == [admin.email]
+    assert "Nina Nouvelle" in rows[0].body_text
+
+
+def test_an_admin_approves_a_pending_account(client, auth, session, make_user):
+    admin = make_user(roles={"admin"})
+    member = make_user(approved=False)
+    auth.login(admin)
+    listing = client.get("/admin/users?show=pending").get_data(as_text=True)
+    assert member.display_name in listing
+    client.post(f"/admin/users/{member.id}/approve")
+    session.expire_all()
+    assert session.get(User, member.id).approved_at is not None
+    actions = session.scalars(select(AuditEntry.action).where(AuditEntry.subject_id == member.id)).all()
+    assert "approve" in actions
+
+
+def test_an_address_is_registered_once_whatever_its_case(client, make_user, session):
+    make_user(email="deja@example.org")
+    response = register(client, email="DEJA@Example.org")
+    assert response.status_code == 200
+    assert "Un compte existe déjà avec cette adresse." in response.get_data(as_text=True)
+    assert session.scalar(select(User).where(User.email == "deja@example.org")) is not None
+    assert len(session.scalars(select(User)).all()) == 1
+
+
+def test_login_is_case_insensitive_on_the_address(client, make_user):
+    make_user(email="casse@example.org")
+    response = client.post("/login", data={"email": "Casse@EXAMPLE.org", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_a_wrong_password_is_refused_with_a_message(client, make_user):
+    user = make_user()
+    response = client.post("/login", data={"email": user.email, "password": "pas-le-bon"})
+    assert response.status_code == 200
+    assert "Adresse ou mot de passe incorrect." in response.get_data(as_text=True)
+
+
+def test_a_deactivated_account_cannot_log_in(client, make_user):
+    user = make_user(active=False)
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 200
+    assert "Adresse ou mot de passe incorrect." in response.get_data(as_text=True)
+
+
+def test_login_is_throttled_per_account_after_five_failures(client, make_user):
+    user = make_user()
+    for _ in range(5):
+        assert client.post("/login", data={"email": user.email, "password": "faux"}).status_code == 200
+    # Even the right password is refused now: the account is protected, not the guess.
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 429
+    assert "Trop de tentatives" in response.get_data(as_text=True)
+
+
+def test_login_is_throttled_per_address_across_accounts(client, make_user):
+    users = [make_user() for _ in range(5)]
+    for _ in range(4):
+        for user in users:
+            client.post("/login", data={"email": user.email, "password": "faux"})
+    other = make_user()
+    response = client.post("/login", data={"email": other.email, "password": PASSWORD})
+    assert response.status_code == 429
+
+
+def test_successful_logins_do_not_count_towards_the_limit(client, auth, make_user):
+    user = make_user()
+    for _ in range(8):
+        auth.login(user)
+        auth.logout()
+
+
+def test_login_never_redirects_to_another_site(client, make_user):
+    user = make_user()
+    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        response = client.post(f"/login?next={target}", data={"email": user.email, "password": PASSWORD})
+        assert response.headers["Location"] == "/"
+        client.post("/logout")
+
+
+def test_the_session_cookie_is_httponly_and_samesite_lax(client, make_user):
+    user = make_user()
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_password_change_needs_the_current_password(client, auth, make_user):
+    user = make_user()
+    auth.login(user)
+    response = client.post(
+        "/account/password",
+        data={"current_password": "pas-le-bon", "password": "nouveau-mot-de-passe", "confirm": "nouveau-mot-de-passe"},
+    )
+    assert "Le mot de passe actuel est incorrect." in response.get_data(as_text=True)
+    response = client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "password": "nouveau-mot-de-passe", "confirm": "nouveau-mot-de-passe"},
+    )
+    assert response.status_code == 302
+    auth.logout()
+    auth.login(user, password="nouveau-mot-de-passe")
+
+
+def _send_outbox(app, smtp_server):
+    settings = mail.MailSettings(
+        server="127.0.0.1",
+        port=smtp_server.port,
+        use_tls=False,
+        username="",
+        password="",
+        sender="La Malle <no-reply@example.org>",
+        timeout=5,
+    )
+    with app.app_context():
+        from app.extensions import db
+
+        return outbox.send_due(
+            db.session, deliver=lambda m: mail.send(settings, m), sender=settings.sender, now=utcnow()
+        )
+
+
+def test_a_forgotten_password_is_reset_through_an_emailed_single_use_link(app, client, make_user, smtp_server):
+    user = make_user(email="oubli@example.org")
+    response = client.post("/password/forgot", data={"email": "oubli@example.org"})
+    assert response.status_code == 302
+
+    report = _send_outbox(app, smtp_server)
+    assert report.sent == 1
+    [message] = smtp_server.messages
+    assert message["To"] == "oubli@example.org"
+    body = message.get_body(("plain",)).get_content()
+    link = re.search(r"http://localhost(/password/reset/\S+)", body).group(1)
+
+    response = client.post(link, data={"password": "tout-nouveau-secret", "confirm": "tout-nouveau-secret"})
+    assert response.status_code == 302
+    client.post("/login", data={"email": user.email, "password": "tout-nouveau-secret"})
+    assert client.get("/account").status_code == 200
+    client.post("/logout")
+
+    # The same link a second time is dead.
+    again = client.post(link, data={"password": "encore-un-autre-secret", "confirm": "encore-un-autre-secret"})
+    assert again.status_code == 404
+    assert client.post("/login", data={"email": user.email, "password": "encore-un-autre-secret"}).status_code == 200
+
+
+def test_asking_a_reset_for_an_unknown_address_says_the_same_and_sends_nothing(client, session):
+    response = client.post("/password/forgot", data={"email": "inconnu@example.org"}, follow_redirects=True)
+    assert "Si un compte existe pour cette adresse" in response.get_data(as_text=True)
+    assert session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_a_forged_reset_link_is_refused(client):
+    assert client.get("/password/reset/not-a-real-token").status_code == 404
+    assert client.get("/password/reset/" + "x" * 600).status_code == 404
