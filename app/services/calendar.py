@@ -87,6 +87,23 @@ def _cut(
     )
 
 
+def day_segments(day: date, zone: ZoneInfo, periods: list[BusyPeriod], viewer_id: int | None = None) -> list[Segment]:
+    """The parts of the periods that fall on one local day: booking, then its buffer; blackouts."""
+    day_start = local_midnight(day, zone)
+    day_end = local_midnight(day + timedelta(days=1), zone)
+    segments = []
+    for period in periods:
+        mine = viewer_id is not None and period.owner_id == viewer_id
+        parts = [("blackout" if period.kind == "blackout" else "booking", period.starts_at, period.ends_at)]
+        if period.held_until > period.ends_at:
+            parts.append(("buffer", period.ends_at, period.held_until))
+        for kind, start, end in parts:
+            segment = _cut(period, kind, start, end, day_start, day_end, zone, mine)
+            if segment:
+                segments.append(segment)
+    return segments
+
+
 def month_grid(
     year: int,
     month: int,
@@ -100,18 +117,32 @@ def month_grid(
     for index, day in enumerate(grid_days(year, month)):
         if index % 7 == 0:
             weeks.append([])
-        day_start = local_midnight(day, zone)
-        day_end = local_midnight(day + timedelta(days=1), zone)
-        cell = Day(date=day, in_month=day.month == month, is_today=day == today)
-        for period in periods:
-            mine = viewer_id is not None and period.owner_id == viewer_id
-            main_kind = "blackout" if period.kind == "blackout" else "booking"
-            parts = [(main_kind, period.starts_at, period.ends_at)]
-            if period.held_until > period.ends_at:
-                parts.append(("buffer", period.ends_at, period.held_until))
-            for kind, start, end in parts:
-                segment = _cut(period, kind, start, end, day_start, day_end, zone, mine)
-                if segment:
-                    cell.segments.append(segment)
-        weeks[-1].append(cell)
+        weeks[-1].append(
+            Day(
+                date=day,
+                in_month=day.month == month,
+                is_today=day == today,
+                segments=day_segments(day, zone, periods, viewer_id),
+            )
+        )
     return weeks
+
+
+def week_start(value: str | None, today: date) -> date | None:
+    """The Monday of the week holding `YYYY-MM-DD` (today when absent); None when not a date."""
+    if not value:
+        return today - timedelta(days=today.weekday())
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    if not 2000 <= day.year <= 2100:
+        return None
+    return day - timedelta(days=day.weekday())
+
+
+def week_bounds(monday: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    return (
+        local_midnight(monday, zone).astimezone(UTC),
+        local_midnight(monday + timedelta(days=7), zone).astimezone(UTC),
+    )

@@ -24,14 +24,15 @@ def email_user(
     ics: str | None = None,
     **context,
 ) -> bool:
-    """Queue `email/<template>.txt` (and `.html` when it exists) for one person.
+    """Queue `email/<template>.txt`, with an HTML part, for one person.
 
     `subject` is a lazy string or a callable, evaluated in the person's language.
     """
     with force_locale(user.locale or "fr"):
         subject_text = subject() if callable(subject) else str(subject)
         text = render_template(f"email/{template}.txt", user=user, **context)
-        html = render_template(f"email/{template}.html", user=user, body_text=text, **context)
+        # A template's own HTML part when it has one, else its text in the common layout.
+        html = render_template([f"email/{template}.html", "email/_plain.html"], user=user, body_text=text, **context)
     return outbox.queue(
         session,
         key=key,

@@ -10,11 +10,13 @@ def register_blueprints(app: Flask) -> None:
     from app.web.account.routes import bp as account_bp
     from app.web.admin.routes import bp as admin_bp
     from app.web.auth.routes import bp as auth_bp
+    from app.web.bookings.routes import bp as bookings_bp
     from app.web.catalogue.routes import bp as catalogue_bp
+    from app.web.desk.routes import bp as desk_bp
     from app.web.main.routes import bp as main_bp
 
     errors.register(app)
-    for blueprint in (main_bp, auth_bp, account_bp, catalogue_bp, admin_bp):
+    for blueprint in (main_bp, auth_bp, account_bp, catalogue_bp, bookings_bp, desk_bp, admin_bp):
         app.register_blueprint(blueprint)
 
     from app.web import context

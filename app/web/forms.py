@@ -64,3 +64,18 @@ def apply_domain_error(form, error) -> bool:
         return False
     field.errors = [*field.errors, error.message] if isinstance(field.errors, list) else [error.message]
     return True
+
+
+def read_local_datetime(field):
+    """The aware UTC instant of a date-time field entered in Paris time; None (with an error) when it cannot be."""
+    from flask_babel import gettext as _
+
+    from app.i18n import NonexistentLocalTime, from_local
+
+    if field.data is None:
+        return None
+    try:
+        return from_local(field.data)
+    except NonexistentLocalTime:
+        field.errors = [*field.errors, _("Cette heure n'existe pas ce jour-là (changement d'heure).")]
+        return None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.extensions import db
 from app.i18n import NonexistentLocalTime, app_zone, from_local, utcnow
+from app.models import Departement
 from app.services import availability, catalogue
 from app.services import calendar as cal
 from app.services.errors import DomainError
@@ -83,4 +86,36 @@ def detail(resource_id: int):
         month=month_number,
         previous_month=cal.shift_month(year, month_number, -1),
         next_month=cal.shift_month(year, month_number, 1),
+    )
+
+
+@bp.route("/departements/<code>/week")
+def week(code: str):
+    """Every resource stored in a département, one row each, over a week (Monday first)."""
+    departement = db.session.get(Departement, code)
+    if departement is None:
+        abort(404)
+    zone = app_zone()
+    today = utcnow().astimezone(zone).date()
+    monday = cal.week_start(request.args.get("start"), today)
+    if monday is None:
+        flash(_("Date non valide : indiquez-la sous la forme AAAA-MM-JJ. Voici la semaine en cours."), "warning")
+        monday = cal.week_start(None, today)
+    start, end = cal.week_bounds(monday, zone)
+    resources = list(
+        db.session.scalars(catalogue.search(db.session, catalogue.ResourceFilter(departement_code=code))).unique()
+    )
+    with_names = current_user.is_authenticated and (current_user.is_admin or current_user.hosts(code))
+    periods = availability.busy_periods_by_resource(db.session, resources, start, end, with_names=with_names)
+    viewer_id = current_user.id if current_user.is_authenticated else None
+    days = [monday + timedelta(days=i) for i in range(7)]
+    rows = [(r, [cal.day_segments(d, zone, periods[r.id], viewer_id) for d in days]) for r in resources]
+    return render_template(
+        "catalogue/week.html",
+        departement=departement,
+        days=days,
+        rows=rows,
+        today=today,
+        previous_week=(monday - timedelta(days=7)).isoformat(),
+        next_week=(monday + timedelta(days=7)).isoformat(),
     )
