@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, SubmitField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, InputRequired
 
 from app.web.forms import text_field
 
@@ -9,11 +9,11 @@ DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 
 def start_field():
-    return DateTimeLocalField(_l("Début"), format=DATETIME_FORMAT, validators=[DataRequired()])
+    return DateTimeLocalField(_l("Début"), format=DATETIME_FORMAT, validators=[InputRequired()])
 
 
 def end_field(label=None):
-    return DateTimeLocalField(label or _l("Fin"), format=DATETIME_FORMAT, validators=[DataRequired()])
+    return DateTimeLocalField(label or _l("Fin"), format=DATETIME_FORMAT, validators=[InputRequired()])
 
 
 class PeriodForm(FlaskForm):

@@ -20,7 +20,7 @@ from app.web.forms import apply_domain_error, read_local_datetime
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
 
-@bp.route("/", defaults={"code": None})
+@bp.route("", defaults={"code": None})
 @bp.route("/<code>")
 @host_required
 def index(code: str | None):
