@@ -6,7 +6,8 @@ People are invented; structure names are the network's own. Loaded by `flask see
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
@@ -14,7 +15,18 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from app.i18n import utcnow
-from app.models import Category, Departement, Organisation, Resource, Role, User, UserRole
+from app.models import (
+    AuditEntry,
+    Blackout,
+    Booking,
+    Category,
+    Departement,
+    Organisation,
+    Resource,
+    Role,
+    User,
+    UserRole,
+)
 from app.services import credentials
 
 PASSWORD = "lamalle-demo"
@@ -277,4 +289,90 @@ def load(session: Session, now: datetime | None = None) -> None:
                 created_at=now,
             )
         )
+    session.flush()
+    _bookings(session, now)
     session.commit()
+
+
+# (resource name, département, borrower, start (days from today, hour), end (days, hour), status, purpose)
+BOOKINGS = (
+    (
+        "Caméscope Panasonic HC-X1500",
+        "34",
+        "membre2",
+        (-40, 9),
+        (-37, 18),
+        "returned",
+        "Tournage d'une capsule sur la biodiversité marine",
+    ),
+    ("Micro main Shure SM58", "34", "membre", (-20, 9), (-18, 18), "returned", "Table ronde « Sciences et fake news »"),
+    ("Stand PLV Aude", "11", "membre2", (-12, 9), (-9, 18), "returned", "Forum des associations de Carcassonne"),
+    ("Kit de streaming Montpellier", "34", "membre", (-6, 9), (-2, 18), "picked_up", "Live depuis la station marine"),
+    ("Micro USB Blue Yeti", "11", "membre", (-1, 9), (2, 18), "picked_up", "Podcast de la Rentrée"),
+    ("Hybride Canon EOS R10", "34", "membre2", (0, 14), (3, 18), "approved", "Reportage Fête de la science"),
+    ("Paire de micros-cravates Sennheiser", "34", "membre", (2, 9), (4, 18), "requested", "Interviews de chercheuses"),
+    ("Stand PLV Hérault", "34", "membre2", (6, 9), (9, 18), "requested", "Village des sciences de Montpellier"),
+    ("Stand PLV Aude", "11", "membre", (10, 9), (12, 18), "requested", "Nuit des étoiles à Narbonne"),
+    ("Kakémonos du réseau", "11", "membre2", (3, 9), (5, 18), "approved", "Conférence à Limoux"),
+    ("Panneau LED Aputure", "34", "membre", (14, 9), (16, 18), "approved", "Tournage en laboratoire"),
+    ("Caméra Sony FX30", "31", "membre", (5, 9), (7, 18), "approved", "Capsules vidéo « Je veux savoir »"),
+    ("Compte Zoom n°1", "31", "membre", (0, 9), (0, 21), "approved", "Webinaire du groupe médiation en ligne"),
+    ("Compte Zoom n°2", "34", "membre2", (1, 14), (1, 17), "approved", "Conférence en ligne grand public"),
+    ("Compte Kahoot! EDU", "31", "membre2", (4, 10), (4, 12), "approved", "Quiz pour une classe de 4e"),
+    ("Kit de streaming Toulouse", "31", "membre2", (-25, 9), (-24, 18), "cancelled", "Live annulé (intempéries)"),
+)
+
+
+def _bookings(session: Session, now: datetime) -> None:
+    paris = ZoneInfo("Europe/Paris")
+    today = now.astimezone(paris).date()
+
+    def at(days: int, hour: int) -> datetime:
+        return datetime.combine(today + timedelta(days=days), time(hour), tzinfo=paris).astimezone(UTC)
+
+    people = {u.email.split("@")[0]: u for u in session.scalars(select(User))}
+    resources = {(r.name, r.departement_code): r for r in session.scalars(select(Resource))}
+    for name, code, who, start, end, status, purpose in BOOKINGS:
+        resource = resources[(name, code)]
+        host = resource.hosts[0] if resource.hosts else people["admin"]
+        starts_at, ends_at = at(*start), at(*end)
+        booking = Booking(
+            resource_id=resource.id,
+            user_id=people[who].id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            held_until=ends_at + resource.category.buffer,
+            status=status,
+            purpose=purpose,
+            created_at=starts_at - timedelta(days=10),
+            updated_at=min(now, ends_at),
+            sequence=0 if status == "requested" else 1,
+        )
+        if status in {"approved", "picked_up", "returned"}:
+            booking.decided_by_id, booking.decided_at = host.id, starts_at - timedelta(days=5)
+        if status in {"picked_up", "returned"}:
+            booking.handed_over_by_id, booking.picked_up_at = host.id, starts_at
+        if status == "returned":
+            booking.received_by_id, booking.returned_at = host.id, ends_at
+            booking.condition = "ok"
+        session.add(booking)
+        session.flush()
+        session.add(
+            AuditEntry(
+                at=booking.created_at,
+                actor_id=booking.user_id,
+                subject_type="booking",
+                subject_id=booking.id,
+                action="create",
+                to_state="requested",
+            )
+        )
+    session.add(
+        Blackout(
+            departement_code="48",
+            starts_at=at(20, 0),
+            ends_at=at(34, 0),
+            reason="Congés de l'hôte départemental",
+            created_by_id=people["hote.lozere"].id,
+        )
+    )
