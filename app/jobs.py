@@ -43,6 +43,8 @@ def build_scheduler(app: Flask, *, blocking: bool):
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
+    # APScheduler logs every run at INFO; our jobs log what they did themselves.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     job_defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(job_defaults=job_defaults, timezone="UTC")

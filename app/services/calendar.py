@@ -22,7 +22,12 @@ class Segment:
     kind: str  # "booking", "buffer", "blackout"
     period: BusyPeriod
     mine: bool = False
-    whole_day: bool = False
+    from_day_start: bool = False  # began on an earlier day
+    to_day_end: bool = False  # goes on to a later day
+
+    @property
+    def whole_day(self) -> bool:
+        return self.from_day_start and self.to_day_end
 
 
 @dataclass
@@ -83,7 +88,8 @@ def _cut(
         kind=kind,
         period=period,
         mine=mine,
-        whole_day=lo == day_start and hi == day_end,
+        from_day_start=lo == day_start,
+        to_day_end=hi == day_end,
     )
 
 

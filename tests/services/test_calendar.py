@@ -46,6 +46,8 @@ def test_a_loan_across_the_autumn_clock_change_stays_ten_to_ten():
     [sunday] = day_of(weeks, date(2026, 10, 25)).segments
     [monday] = day_of(weeks, date(2026, 10, 26)).segments
     assert (saturday.starts_at.hour, saturday.starts_at.minute) == (10, 0)
+    assert saturday.to_day_end and not saturday.from_day_start  # shown as « dès 10 h 00 »
+    assert monday.from_day_start and not monday.to_day_end  # shown as « jusqu'à 10 h 00 »
     assert sunday.whole_day
     assert (monday.ends_at.hour, monday.ends_at.minute) == (10, 0)
     assert monday.starts_at == datetime(2026, 10, 26, 0, tzinfo=PARIS)
