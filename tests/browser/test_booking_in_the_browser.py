@@ -25,7 +25,9 @@ def test_a_member_books_and_the_host_approves_on_a_phone(
     live_server, browser, screenshot, session, make_user, make_category, make_resource, make_booking
 ):
     cameras = make_category(name="Caméra", name_plural="Caméras", buffer_hours=12, min_lead_hours=0)
-    camera = make_resource(name="Caméra Sony FX30", category=cameras, departement_code="11", description="Avec deux batteries.")
+    camera = make_resource(
+        name="Caméra Sony FX30", category=cameras, departement_code="11", description="Avec deux batteries."
+    )
     other = make_user(display_name="Hugo Marty")
     soon = utcnow() + timedelta(days=1)
     make_booking(resource=camera, user=other, starts_at=soon, ends_at=soon + timedelta(days=1))
