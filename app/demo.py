@@ -21,9 +21,12 @@ from app.models import (
     Booking,
     Category,
     Departement,
+    Enrolment,
     Organisation,
     Resource,
     Role,
+    TrainingSession,
+    TrainingTopic,
     User,
     UserRole,
 )
@@ -291,6 +294,7 @@ def load(session: Session, now: datetime | None = None) -> None:
         )
     session.flush()
     _bookings(session, now)
+    _trainings(session, now)
     session.commit()
 
 
@@ -376,3 +380,141 @@ def _bookings(session: Session, now: datetime) -> None:
             created_by_id=people["hote.lozere"].id,
         )
     )
+
+
+# (topic slug, title, days from today, hour, hours long, mode, place, département, capacity, trainer, sign-ups)
+TRAININGS = (
+    ("obs-studio", "OBS Studio : premiers pas", -20, 14, 3, "online", None, None, 12, "formatrice", 9),
+    ("droits", "Droits d'auteur et droit à l'image en ligne", -8, 10, 2, "online", None, None, 20, "formatrice", 11),
+    (
+        "live-video",
+        "Réaliser un live vidéo de A à Z",
+        6,
+        9,
+        7,
+        "in_person",
+        "Quai des Savoirs, Toulouse",
+        "31",
+        4,
+        "formatrice",
+        6,
+    ),
+    (
+        "obs-studio",
+        "OBS Studio : scènes, sources et incrustations",
+        10,
+        14,
+        3,
+        "online",
+        None,
+        None,
+        12,
+        "formatrice",
+        5,
+    ),
+    ("zoom", "Animer un webinaire avec Zoom", 13, 10, 2, "online", None, None, 25, "hote.tarn", 7),
+    ("kahoot", "Quiz interactifs avec Kahoot! en classe", 17, 14, 2, "online", None, None, 15, "hote.tarn", 3),
+    (
+        "droits",
+        "Droit à l'image : filmer le public d'un événement",
+        24,
+        10,
+        2,
+        "in_person",
+        "Maison de l'environnement, Montpellier",
+        "34",
+        10,
+        "formatrice",
+        4,
+    ),
+    (
+        "live-video",
+        "Live vidéo depuis le terrain",
+        31,
+        9,
+        6,
+        "in_person",
+        "Médiathèque d'Albi",
+        "81",
+        8,
+        "hote.tarn",
+        2,
+    ),
+    ("obs-studio", "OBS Studio : perfectionnement", 45, 14, 3, "online", None, None, 5, "formatrice", 5),
+    ("zoom", "Salles de sous-groupes et sondages Zoom", 52, 10, 2, "online", None, None, 20, "hote.tarn", 1),
+    ("kahoot", "Kahoot! pour le grand public", 66, 15, 2, "online", None, None, 30, "hote.tarn", 0),
+    (
+        "live-video",
+        "Préparer un live pour la Fête de la science",
+        80,
+        9,
+        6,
+        "in_person",
+        "Université de Perpignan",
+        "66",
+        12,
+        "formatrice",
+        0,
+    ),
+)
+
+DESCRIPTION = """Une session courte et pratique, pensée pour les structures du réseau.
+
+**Au programme**
+
+- ce qu'il faut savoir avant de se lancer ;
+- une démonstration pas à pas ;
+- vos questions, à partir de vos projets.
+
+Apportez vos exemples : on part de ce que vous voulez faire."""
+
+
+def _trainings(session: Session, now: datetime) -> None:
+    paris = ZoneInfo("Europe/Paris")
+    today = now.astimezone(paris).date()
+    topics = {t.slug: t for t in session.scalars(select(TrainingTopic))}
+    people = {u.email.split("@")[0]: u for u in session.scalars(select(User).order_by(User.id))}
+    learners = [u for key, u in people.items() if key not in {"admin", "formatrice"}]
+    streaming = session.scalar(select(Category).where(Category.slug == "kit-streaming"))
+    for slug, title, days, hour, hours, mode, place, code, capacity, trainer, signups in TRAININGS:
+        starts_at = datetime.combine(today + timedelta(days=days), time(hour), tzinfo=paris).astimezone(UTC)
+        training = TrainingSession(
+            topic_id=topics[slug].id,
+            title=title,
+            description=DESCRIPTION,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=hours),
+            mode=mode,
+            video_link="https://visio.example.org/la-malle-" + slug if mode == "online" else None,
+            place=place,
+            departement_code=code,
+            capacity=capacity,
+            registration_deadline=starts_at - timedelta(days=1),
+            level="advanced" if "perfectionnement" in title else "beginner",
+            created_at=now - timedelta(days=60),
+            updated_at=now - timedelta(days=60),
+            sequence=0,
+        )
+        training.trainers = [people[trainer]]
+        if slug == "live-video":
+            training.advised_categories = [streaming]
+        session.add(training)
+        session.flush()
+        for index, learner in enumerate(learners[:signups]):
+            queued = now - timedelta(days=30, hours=-index)
+            past = days < 0
+            if index < capacity:
+                status = ("attended" if index % 4 else "registered") if past else "registered"
+            else:
+                status = "waitlisted"
+            session.add(
+                Enrolment(
+                    session_id=training.id,
+                    user_id=learner.id,
+                    status=status,
+                    queued_at=queued,
+                    created_at=queued,
+                    updated_at=queued,
+                    sequence=0,
+                )
+            )

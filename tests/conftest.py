@@ -23,7 +23,7 @@ from tests import factories
 
 DATABASE_URL = os.environ.get("LAMALLE_TEST_DATABASE_URL", "")
 ON_POSTGRES = DATABASE_URL.startswith("postgresql")
-KEPT_TABLES = {"departements", "alembic_version"}
+KEPT_TABLES = {"departements", "training_topics", "alembic_version"}  # loaded by migrations
 
 
 def pytest_report_header(config):
@@ -149,6 +149,11 @@ def make_category(session):
 @pytest.fixture
 def make_resource(session):
     return lambda **overrides: factories.make_resource(session, **overrides)
+
+
+@pytest.fixture
+def make_training(session):
+    return lambda **overrides: factories.make_training(session, **overrides)
 
 
 @pytest.fixture

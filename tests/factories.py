@@ -97,3 +97,31 @@ def make_booking(
     session.add(booking)
     session.commit()
     return booking
+
+
+def make_training(session, *, trainer: User | None = None, **overrides):
+    from app.models import TrainingSession, TrainingTopic
+
+    topic = session.scalar(select(TrainingTopic).order_by(TrainingTopic.id))
+    starts_at = overrides.pop("starts_at", NOW + timedelta(days=10))
+    values = {
+        "topic_id": topic.id,
+        "title": "OBS Studio : premiers pas",
+        "description": "",
+        "starts_at": starts_at,
+        "ends_at": starts_at + timedelta(hours=3),
+        "mode": "online",
+        "video_link": "https://visio.example.org/obs",
+        "capacity": 3,
+        "registration_deadline": starts_at - timedelta(days=1),
+        "level": "beginner",
+        "created_at": NOW - timedelta(days=20),
+        "updated_at": NOW - timedelta(days=20),
+        "sequence": 0,
+    }
+    values.update(overrides)
+    training = TrainingSession(**values)
+    training.trainers = [trainer or make_user(session, roles={"trainer"})]
+    session.add(training)
+    session.commit()
+    return training

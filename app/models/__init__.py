@@ -5,9 +5,11 @@ from app.models.bookings import HOLDING_STATUSES, Booking, BookingStatus, Condit
 from app.models.outbox import OutboxMessage, OutboxStatus
 from app.models.people import Departement, Organisation, OrganisationKind, Role, User, UserRole
 from app.models.resources import Blackout, Category, Resource
+from app.models.trainings import SEATED, Enrolment, EnrolmentStatus, TrainingSession, TrainingTopic
 
 __all__ = [
     "HOLDING_STATUSES",
+    "SEATED",
     "AuditEntry",
     "Blackout",
     "Booking",
@@ -15,12 +17,16 @@ __all__ = [
     "Category",
     "Condition",
     "Departement",
+    "Enrolment",
+    "EnrolmentStatus",
     "Organisation",
     "OrganisationKind",
     "OutboxMessage",
     "OutboxStatus",
     "Resource",
     "Role",
+    "TrainingSession",
+    "TrainingTopic",
     "User",
     "UserRole",
 ]

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.i18n import utcnow
-from app.models import Category, Departement, Resource, User
-from app.services import accounts, audit, catalogue, credentials
+from app.models import Category, Departement, Resource, TrainingTopic, User
+from app.services import accounts, audit, catalogue, credentials, training
 from app.services.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.forms import CategoryForm, ConfirmForm, ResourceForm, RolesForm
 from app.web.choices import category_choices, departement_choices
 from app.web.forms import apply_domain_error
 from app.web.pagination import current_page
+from app.web.trainings.forms import TopicForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -242,3 +243,39 @@ def retire_resource(resource_id: int):
         catalogue.set_retired(db.session, actor=current_user, resource=resource, retired=retired, now=utcnow())
         flash(_("Ressource retirée du catalogue.") if retired else _("Ressource remise au catalogue."), "success")
     return redirect(url_for("admin.resources"))
+
+
+# Training topics ----------------------------------------------------------------------------
+
+
+@bp.route("/topics")
+@admin_required
+def topics():
+    return render_template("admin/topics.html", topics=training.topics(db.session, active_only=False))
+
+
+@bp.route("/topics/new", methods=["GET", "POST"], defaults={"topic_id": None})
+@bp.route("/topics/<int:topic_id>/edit", methods=["GET", "POST"])
+@admin_required
+def topic_form(topic_id: int | None):
+    topic = db.session.get(TrainingTopic, topic_id) if topic_id else None
+    if topic_id and topic is None:
+        abort(404)
+    form = TopicForm(obj=topic)
+    if form.validate_on_submit():
+        try:
+            training.save_topic(
+                db.session,
+                actor=current_user,
+                topic=topic,
+                name=form.name.data,
+                description=form.description.data or "",
+                now=utcnow(),
+            )
+        except DomainError as error:
+            if not apply_domain_error(form, error):
+                flash(error.message, "danger")
+        else:
+            flash(_("Thème enregistré."), "success")
+            return redirect(url_for("admin.topics"))
+    return render_template("admin/topic_form.html", form=form, topic=topic)

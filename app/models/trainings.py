@@ -1,0 +1,112 @@
+"""Training sessions, their topics and who signed up."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.people import Departement, User
+from app.models.resources import Category
+from app.models.types import UTCDateTime
+
+
+class EnrolmentStatus(enum.StrEnum):
+    REGISTERED = "registered"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+    ATTENDED = "attended"
+
+
+# Holding a seat: counted against capacity.
+SEATED = (EnrolmentStatus.REGISTERED, EnrolmentStatus.ATTENDED)
+
+
+class TrainingTopic(db.Model):
+    __tablename__ = "training_topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+session_trainers = Table(
+    "training_session_trainers",
+    db.metadata,
+    Column("session_id", ForeignKey("training_sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+)
+
+session_categories = Table(
+    "training_session_categories",
+    db.metadata,
+    Column("session_id", ForeignKey("training_sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("category_id", ForeignKey("categories.id"), primary_key=True),
+)
+
+
+class TrainingSession(db.Model):
+    __tablename__ = "training_sessions"
+    __table_args__ = (
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("registration_deadline <= starts_at", name="deadline_before_start"),
+        CheckConstraint("mode IN ('online', 'in_person')", name="known_mode"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("training_topics.id"), index=True)
+    title: Mapped[str] = mapped_column(String(160))
+    description: Mapped[str] = mapped_column(Text, default="")  # Markdown, sanitised when shown
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    mode: Mapped[str] = mapped_column(String(10))
+    video_link: Mapped[str | None] = mapped_column(String(500))
+    place: Mapped[str | None] = mapped_column(String(200))
+    departement_code: Mapped[str | None] = mapped_column(ForeignKey("departements.code"), index=True)
+    capacity: Mapped[int] = mapped_column(Integer)
+    registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    registration_deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    level: Mapped[str] = mapped_column(String(10), default="beginner")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+
+    topic: Mapped[TrainingTopic] = relationship(lazy="joined")
+    departement: Mapped[Departement | None] = relationship(lazy="joined")
+    trainers: Mapped[list[User]] = relationship(secondary=session_trainers, lazy="selectin", order_by=User.display_name)
+    advised_categories: Mapped[list[Category]] = relationship(secondary=session_categories, lazy="selectin")
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    def is_trainer(self, user: User) -> bool:
+        return any(t.id == user.id for t in self.trainers)
+
+
+class Enrolment(db.Model):
+    __tablename__ = "enrolments"
+    # One person, one enrolment per session: a cancelled one is reused if they come back.
+    __table_args__ = (UniqueConstraint("session_id", "user_id", name="uq_enrolments_session_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    # The waitlist is first come, first served: ordered by this instant, then by id.
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+
+    session: Mapped[TrainingSession] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="joined")
