@@ -140,9 +140,15 @@ def _promote(session: Session, training: TrainingSession, now: datetime) -> list
         _touch(enrolment, now)
         promoted.append(enrolment)
         audit.record(
-            session, actor=None, subject_type="enrolment", subject_id=enrolment.id, action="promote",
-            from_state=E.WAITLISTED.value, to_state=E.REGISTERED.value, now=now,
-        )  # fmt: skip
+            session,
+            actor=None,
+            subject_type="enrolment",
+            subject_id=enrolment.id,
+            action="promote",
+            from_state=E.WAITLISTED.value,
+            to_state=E.REGISTERED.value,
+            now=now,
+        )
         notify.email_user(
             session,
             key=f"enrolment:{enrolment.id}:promoted:{enrolment.sequence}",
@@ -188,9 +194,14 @@ def sign_up(session: Session, *, actor: User, training: TrainingSession, now: da
         except IntegrityError as exc:  # the unique (session, person) constraint
             raise Conflict(_("Vous êtes déjà inscrit·e à cette session.")) from exc
         audit.record(
-            session, actor=actor, subject_type="enrolment", subject_id=enrolment.id, action="sign-up",
-            to_state=enrolment.status, now=now,
-        )  # fmt: skip
+            session,
+            actor=actor,
+            subject_type="enrolment",
+            subject_id=enrolment.id,
+            action="sign-up",
+            to_state=enrolment.status,
+            now=now,
+        )
     return enrolment
 
 
@@ -210,9 +221,15 @@ def cancel_enrolment(session: Session, *, actor: User, enrolment: Enrolment, now
         enrolment.status = E.CANCELLED.value
         _touch(enrolment, now)
         audit.record(
-            session, actor=actor, subject_type="enrolment", subject_id=enrolment.id, action="cancel",
-            from_state=before, to_state=enrolment.status, now=now,
-        )  # fmt: skip
+            session,
+            actor=actor,
+            subject_type="enrolment",
+            subject_id=enrolment.id,
+            action="cancel",
+            from_state=before,
+            to_state=enrolment.status,
+            now=now,
+        )
         session.flush()
         promoted = _promote(session, training, now) if before == E.REGISTERED else []
     return promoted
@@ -332,9 +349,15 @@ def mark_attendance(
                 enrolment.status = wanted.value
                 _touch(enrolment, now)
                 audit.record(
-                    session, actor=actor, subject_type="enrolment", subject_id=enrolment.id, action="attendance",
-                    from_state=before, to_state=enrolment.status, now=now,
-                )  # fmt: skip
+                    session,
+                    actor=actor,
+                    subject_type="enrolment",
+                    subject_id=enrolment.id,
+                    action="attendance",
+                    from_state=before,
+                    to_state=enrolment.status,
+                    now=now,
+                )
 
 
 def message_participants(

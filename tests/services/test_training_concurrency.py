@@ -23,9 +23,11 @@ def test_twenty_concurrent_sign_ups_for_five_seats(app, session, make_training, 
         with app.app_context():
             try:
                 training.sign_up(
-                    db.session, actor=db.session.get(User, user_id), training=db.session.get(TrainingSession, course_id),
+                    db.session,
+                    actor=db.session.get(User, user_id),
+                    training=db.session.get(TrainingSession, course_id),
                     now=NOW,
-                )  # fmt: skip
+                )
             except Exception as exc:  # every sign-up must go through, seated or waiting
                 errors.append(f"{type(exc).__name__}: {exc}")
             finally:

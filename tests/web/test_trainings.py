@@ -126,11 +126,17 @@ def test_bad_session_forms_are_answered_field_by_field(client, auth, session, ma
     auth.login(make_user(roles={"trainer"}))
     start = utcnow() + timedelta(days=3)
     base = {
-        "topic": "1", "title": "Titre", "level": "beginner", "mode": "online", "departement": "",
-        "video_link": "https://visio.example.org/x", "capacity": "10",
-        "starts_at": local(start), "ends_at": local(start + timedelta(hours=2)),
+        "topic": "1",
+        "title": "Titre",
+        "level": "beginner",
+        "mode": "online",
+        "departement": "",
+        "video_link": "https://visio.example.org/x",
+        "capacity": "10",
+        "starts_at": local(start),
+        "ends_at": local(start + timedelta(hours=2)),
         "registration_deadline": local(start - timedelta(days=1)),
-    }  # fmt: skip
+    }
     cases = [
         ({"capacity": "0"}, "Le nombre doit être compris entre 1 et 1000."),
         ({"capacity": "-5"}, "Le nombre doit être compris entre 1 et 1000."),
@@ -155,9 +161,15 @@ def test_the_catalogue_filters_by_topic_and_mode_and_shows_seats_in_words(client
     trainer = make_user(roles={"trainer"})
     make_training(trainer=trainer, title="Session OBS en ligne", capacity=3, starts_at=utcnow() + timedelta(days=5))
     make_training(
-        trainer=trainer, title="Session Zoom sur place", topic_id=4, mode="in_person", place="Albi", departement_code="81",
-        video_link=None, starts_at=utcnow() + timedelta(days=6),
-    )  # fmt: skip
+        trainer=trainer,
+        title="Session Zoom sur place",
+        topic_id=4,
+        mode="in_person",
+        place="Albi",
+        departement_code="81",
+        video_link=None,
+        starts_at=utcnow() + timedelta(days=6),
+    )
     page = client.get("/trainings").get_data(as_text=True)
     assert "Session OBS en ligne" in page and "3 places restantes" in page
     page = client.get("/trainings?mode=in_person").get_data(as_text=True)

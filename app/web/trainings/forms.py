@@ -32,9 +32,11 @@ class SessionForm(FlaskForm):
     starts_at = start_field()
     ends_at = end_field()
     mode = RadioField(
-        _l("Format"), choices=[("online", _l("En ligne")), ("in_person", _l("Sur place"))], default="online",
+        _l("Format"),
+        choices=[("online", _l("En ligne")), ("in_person", _l("Sur place"))],
+        default="online",
         validate_choice=True,
-    )  # fmt: skip
+    )
     video_link = URLField(
         _l("Lien de visio (montré aux seules personnes inscrites)"),
         validators=[Optional(), Length(max=500), URL(require_tld=False), no_control_characters()],

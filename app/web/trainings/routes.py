@@ -302,9 +302,13 @@ def message(training_id: int):
     if form.validate_on_submit():
         try:
             sent = training.message_participants(
-                db.session, actor=current_user, training=found, subject=form.subject.data, body=form.body.data,
+                db.session,
+                actor=current_user,
+                training=found,
+                subject=form.subject.data,
+                body=form.body.data,
                 now=utcnow(),
-            )  # fmt: skip
+            )
         except DomainError as error:
             flash(error.message, "danger")
         else:
