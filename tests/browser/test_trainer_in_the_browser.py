@@ -1,6 +1,7 @@
 """A trainer runs a session end to end in Chromium: create, see sign-ups, tick attendance, export CSV."""
 
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -55,7 +56,7 @@ def test_a_trainer_runs_a_session_end_to_end(live_server, browser, screenshot, s
 
     with page.expect_download() as download_info:
         page.click("text=Exporter (CSV)")
-    content = open(download_info.value.path(), encoding="utf-8").read()
+    content = Path(download_info.value.path()).read_text(encoding="utf-8")
     assert content.startswith("\ufeff") and "Léa Fabre" in content and "présent·e" in content
     page.close()
 
