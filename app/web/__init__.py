@@ -13,11 +13,22 @@ def register_blueprints(app: Flask) -> None:
     from app.web.bookings.routes import bp as bookings_bp
     from app.web.catalogue.routes import bp as catalogue_bp
     from app.web.desk.routes import bp as desk_bp
+    from app.web.feeds.routes import bp as feeds_bp
     from app.web.main.routes import bp as main_bp
     from app.web.trainings.routes import bp as trainings_bp
 
     errors.register(app)
-    for blueprint in (main_bp, auth_bp, account_bp, catalogue_bp, bookings_bp, desk_bp, trainings_bp, admin_bp):
+    for blueprint in (
+        main_bp,
+        auth_bp,
+        account_bp,
+        catalogue_bp,
+        bookings_bp,
+        desk_bp,
+        trainings_bp,
+        feeds_bp,
+        admin_bp,
+    ):
         app.register_blueprint(blueprint)
 
     from app.web import context

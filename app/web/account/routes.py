@@ -9,9 +9,10 @@ from flask_login import current_user, login_required
 from app.extensions import db
 from app.i18n import utcnow
 from app.models import Departement, Organisation
-from app.services import accounts
+from app.services import accounts, feeds
 from app.services.errors import DomainError
 from app.web.account.forms import PasswordChangeForm, ProfileForm
+from app.web.admin.forms import ConfirmForm
 from app.web.choices import departement_choices, organisation_choices
 from app.web.forms import apply_domain_error
 from app.web.redirects import safe_next
@@ -71,3 +72,21 @@ def set_language():
             current_user.locale = lang
             db.session.commit()
     return redirect(safe_next(request.form.get("next")))
+
+
+@bp.route("/account/feeds/token", methods=["POST"])
+@login_required
+def new_feed_token():
+    if ConfirmForm().validate_on_submit():
+        feeds.new_token(db.session, current_user)
+        flash(_("Nouvelle adresse d'abonnement créée : l'ancienne ne fonctionne plus."), "success")
+    return redirect(url_for("account.profile") + "#agenda")
+
+
+@bp.route("/account/feeds/revoke", methods=["POST"])
+@login_required
+def revoke_feed_token():
+    if ConfirmForm().validate_on_submit():
+        feeds.revoke_token(db.session, current_user)
+        flash(_("Adresse d'abonnement supprimée."), "success")
+    return redirect(url_for("account.profile") + "#agenda")

@@ -12,12 +12,13 @@ from sqlalchemy import select
 from app.extensions import db
 from app.i18n import app_zone, utcnow
 from app.models import HOLDING_STATUSES, Booking, BookingStatus
-from app.services import audit, availability, booking, catalogue, credentials
+from app.services import audit, availability, booking, catalogue, credentials, feeds
 from app.services import calendar as cal
 from app.services.errors import DomainError
 from app.web.admin.forms import ConfirmForm
 from app.web.bookings.forms import BookingForm, ExtendForm, KitForm, PeriodForm
 from app.web.choices import category_choices, departement_choices
+from app.web.feeds.ics import domain, ics_response, link
 from app.web.forms import apply_domain_error, read_local_datetime
 from app.web.pagination import current_page
 
@@ -232,3 +233,12 @@ def extend(booking_id: int):
             flash(_("Réservation prolongée."), "success")
             return redirect(url_for("bookings.detail", booking_id=found.id))
     return _render_detail(found, extend_form=form), 422
+
+
+@bp.route("/<int:booking_id>.ics")
+@login_required
+def ics(booking_id: int):
+    """ "Add to my calendar": the booking (and its pickup and return) as one .ics file."""
+    found = _visible_booking(booking_id)
+    items = feeds.booking_items(found, domain(), link("bookings.detail", booking_id=found.id))
+    return ics_response(found.resource.name, items, private=True, filename=f"reservation-{found.id}.ics")

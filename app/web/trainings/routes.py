@@ -14,11 +14,12 @@ from sqlalchemy import select
 from app.extensions import db
 from app.i18n import app_zone, format_datetime, utcnow
 from app.models import Category, Enrolment, EnrolmentStatus, TrainingSession
-from app.services import audit, training
+from app.services import audit, feeds, training
 from app.services.errors import DomainError
 from app.services.markdown import render as render_markdown
 from app.web.admin.forms import ConfirmForm
 from app.web.choices import departement_choices
+from app.web.feeds.ics import domain, ics_response, link
 from app.web.forms import apply_domain_error, read_local_datetime
 from app.web.pagination import current_page
 from app.web.trainings.forms import CancelSessionForm, MessageForm, SessionForm, TrainingFilterForm
@@ -369,3 +370,17 @@ def certificate(training_id: int, user_id: int):
     if enrolment is None or enrolment.status != EnrolmentStatus.ATTENDED:
         abort(404)
     return render_template("trainings/certificate.html", training=found, enrolment=enrolment, issued=utcnow())
+
+
+@bp.route("/<int:training_id>.ics")
+def ics(training_id: int):
+    """ "Add to my calendar" for one session."""
+    found = training.get(db.session, training_id)
+    enrolment = training.enrolment_of(db.session, found.id, current_user)
+    url = link("trainings.detail", training_id=found.id)
+    item = (
+        feeds.enrolment_item(enrolment, domain(), url)
+        if enrolment is not None
+        else feeds.training_item(found, domain(), url)
+    )
+    return ics_response(found.title, [item], private=enrolment is not None, filename=f"formation-{found.id}.ics")
