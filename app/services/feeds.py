@@ -7,6 +7,7 @@ category, département and holder (joined eagerly), enrolments with their sessio
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -28,6 +29,7 @@ from app.models import (
 )
 from app.services.ical import FeedEvent
 
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+")  # what secrets.token_urlsafe gives
 KEEP_CANCELLED = timedelta(days=30)
 PAST_WINDOW = timedelta(days=90)
 HANDOVER = timedelta(minutes=30)
@@ -51,7 +53,7 @@ def revoke_token(session: Session, user: User) -> None:
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    if not token or len(token) > 64:
+    if not token or len(token) > 64 or not TOKEN_SHAPE.fullmatch(token):
         return None
     user = session.scalar(select(User).where(User.feed_token == token, User.active.is_(True)))
     # The lookup finds the row; the comparison that decides is constant-time.

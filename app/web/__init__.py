@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import BaseConverter
+
+
+class DepartementCode(BaseConverter):
+    """Two digits (or 2A/2B): anything else is a 404 before any query runs."""
+
+    regex = r"[0-9]{2}|2[AB]"
 
 
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["dept"] = DepartementCode
     from app.web import errors
     from app.web.account.routes import bp as account_bp
     from app.web.admin.routes import bp as admin_bp

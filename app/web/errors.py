@@ -57,6 +57,17 @@ def error_response(status: int, message: str | None = None):
 
 
 def register(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_bytes():
+        # No text column takes a NUL (PostgreSQL refuses it outright), and no address has one:
+        # refused here once rather than by each view. Form fields get their own messages.
+        if "\x00" in request.path:
+            return error_response(404)  # no page has such an address
+        query = request.query_string.decode("latin-1")
+        if "\x00" in query or "%00" in query:
+            return error_response(400, _("L'adresse contient un caractère non permis."))
+        return None
+
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         return error_response(exc.status_code, exc.message)

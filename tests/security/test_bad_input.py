@@ -182,3 +182,20 @@ def test_a_form_with_its_csrf_token_goes_through(make_app, make_user):
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     response = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302
+
+
+def test_nul_bytes_in_addresses_and_query_strings_are_a_400_not_a_500(client, auth, make_user):
+    auth.login(make_user(roles={"admin"}, hosts=("11",)))
+    for url in (
+        "/feeds/me/%00.ics",
+        "/desk/%00",
+        "/departements/1%00/week",
+        "/admin/users?q=%00",
+        "/admin/resources?q=a%00b",
+        "/resources?q=%00",
+        "/trainings?topic=%00",
+        "/resources/1?month=%00",
+    ):
+        response = client.get(url)
+        assert response.status_code in (400, 404), url
+    assert client.get("/admin/users?q=%00").status_code == 400

@@ -89,7 +89,7 @@ def detail(resource_id: int):
     )
 
 
-@bp.route("/departements/<code>/week")
+@bp.route("/departements/<dept:code>/week")
 def week(code: str):
     """Every resource stored in a département, one row each, over a week (Monday first)."""
     departement = db.session.get(Departement, code)

@@ -21,7 +21,7 @@ bp = Blueprint("desk", __name__, url_prefix="/desk")
 
 
 @bp.route("", defaults={"code": None})
-@bp.route("/<code>")
+@bp.route("/<dept:code>")
 @host_required
 def index(code: str | None):
     if code is not None and db.session.get(Departement, code) is None:
@@ -138,7 +138,7 @@ def cancel(booking_id: int):
     )
 
 
-@bp.route("/<code>/blackouts", methods=["GET", "POST"])
+@bp.route("/<dept:code>/blackouts", methods=["GET", "POST"])
 @host_required
 def blackout_list(code: str):
     departement = db.session.get(Departement, code)

@@ -47,7 +47,7 @@ def resource(resource_id: int):
     return ics_response(_("La Malle — %(name)s", name=found.name), items, private=False)
 
 
-@bp.route("/departements/<code>.ics")
+@bp.route("/departements/<dept:code>.ics")
 def departement(code: str):
     found = db.session.get(Departement, code)
     if found is None:
