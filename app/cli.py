@@ -58,11 +58,17 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("send-due")
     def send_due() -> None:
-        """Send the emails that are due, once (for cron)."""
+        """Write the reminders due now, then send what the outbox holds (for cron, every minute)."""
         from app import jobs
 
-        report = jobs.send(app)
-        click.echo(f"sent={report.sent} retried={report.retried} failed={report.failed}")
+        written = jobs.tick(app)
+        sent = retried = failed = 0
+        for _ in range(100):  # batches of 50; bounded so that a cron run always ends
+            report = jobs.send(app)
+            sent, retried, failed = sent + report.sent, retried + report.retried, failed + report.failed
+            if not (report.sent or report.retried or report.failed):
+                break
+        click.echo(f"written={written} sent={sent} retried={retried} failed={failed}")
 
     @app.cli.command("scheduler")
     def scheduler() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
@@ -33,6 +34,11 @@ def _instance_secret(instance_path: Path, filename: str, make) -> str:
     path.write_text(value + "\n")
     path.chmod(0o600)
     return value
+
+
+def site_domain(site_url: str) -> str:
+    """The host name of SITE_URL: the domain of every iCal UID."""
+    return urlsplit(site_url).hostname or "lamalle.invalid"
 
 
 def normalise_database_url(url: str) -> str:

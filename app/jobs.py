@@ -1,5 +1,8 @@
 """Scheduled work, run by APScheduler (in `make run`, or `flask scheduler`) or by cron (`flask send-due`).
 
+Two jobs: the tick writes the reminders that are due to the outbox; the sender delivers
+what the outbox holds. Both are safe to run in several processes at once.
+
 Jobs are derived from the database at each run, never stored in the scheduler: a restart
 loses nothing, and the scheduler's own state need not be shared between processes.
 """
@@ -8,12 +11,14 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from app.config import site_domain
 from app.extensions import db
 from app.i18n import utcnow
-from app.services import mail, outbox
+from app.services import mail, outbox, reminders
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +31,17 @@ def job_context(app: Flask):
             yield
         finally:
             db.session.remove()
+
+
+def tick(app: Flask) -> int:
+    """Write the reminders due now to the outbox; returns how many rows were added."""
+    with job_context(app):
+        written = reminders.due(
+            db.session, utcnow(), zone=ZoneInfo(app.config["TIMEZONE"]), domain=site_domain(app.config["SITE_URL"])
+        )
+        if written:
+            log.info("Reminders: %s email(s) written to the outbox", written)
+        return written
 
 
 def send(app: Flask) -> outbox.SendReport:
@@ -48,5 +64,6 @@ def build_scheduler(app: Flask, *, blocking: bool):
     job_defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(job_defaults=job_defaults, timezone="UTC")
+    scheduler.add_job(tick, "interval", minutes=1, args=[app], id="reminders-tick", replace_existing=True)
     scheduler.add_job(send, "interval", seconds=20, args=[app], id="outbox-send", replace_existing=True)
     return scheduler

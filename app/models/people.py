@@ -92,6 +92,8 @@ class User(UserMixin, db.Model):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     feed_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Reminder kinds this person turned off, space-separated (see services/reminders.py).
+    reminder_opt_outs: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     organisation: Mapped[Organisation | None] = relationship()
     departement: Mapped[Departement | None] = relationship()
@@ -131,6 +133,9 @@ class User(UserMixin, db.Model):
     @property
     def host_codes(self) -> set[str]:
         return {d.code for d in self.hosted_departements} if self.has_role(Role.HOST) else set()
+
+    def wants(self, reminder_kind: str) -> bool:
+        return reminder_kind not in (self.reminder_opt_outs or "").split()
 
     def hosts(self, departement_code: str) -> bool:
         return departement_code in self.host_codes

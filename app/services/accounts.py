@@ -160,8 +160,11 @@ def update_profile(
     organisation: Organisation | None,
     departement: Departement | None,
     locale: str,
+    reminder_opt_outs: set[str] | None = None,
 ) -> None:
     with write_transaction(session):
+        if reminder_opt_outs is not None:
+            user.reminder_opt_outs = " ".join(sorted(reminder_opt_outs))
         user.display_name = display_name.strip()
         user.phone = (phone or "").strip() or None
         user.organisation_id = organisation.id if organisation else None

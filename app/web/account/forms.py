@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from app.web.admin.forms import MultiCheckboxField
 from app.web.auth.forms import new_password_fields
 from app.web.forms import line_field
 
@@ -17,6 +18,7 @@ class ProfileForm(FlaskForm):
     )
     organisation = SelectField(_l("Structure"), coerce=int, validate_choice=True)
     departement = SelectField(_l("Département"), validate_choice=True)
+    reminders = MultiCheckboxField(_l("Rappels par e-mail que je veux recevoir"), validate_choice=True)
     locale = SelectField(_l("Langue"), choices=[("fr", "Français"), ("en", "English")], validate_choice=True)
     submit = SubmitField(_l("Enregistrer"))
 

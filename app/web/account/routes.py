@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from app.extensions import db
 from app.i18n import utcnow
 from app.models import Departement, Organisation
-from app.services import accounts, feeds
+from app.services import accounts, feeds, reminders
 from app.services.errors import DomainError
 from app.web.account.forms import PasswordChangeForm, ProfileForm
 from app.web.admin.forms import ConfirmForm
@@ -24,11 +24,14 @@ bp = Blueprint("account", __name__)
 @login_required
 def profile():
     form = ProfileForm(obj=current_user if request.method == "GET" else None)
+    form.reminders.description = _("Les rappels de retour en retard sont toujours envoyés.")
     form.organisation.choices = organisation_choices()
     form.departement.choices = departement_choices(blank=_("— Choisissez —"))
+    form.reminders.choices = [(kind, label) for kind, label in reminders.OPTIONAL_KINDS.items()]
     if request.method == "GET":
         form.organisation.data = current_user.organisation_id or 0
         form.departement.data = current_user.departement_code or ""
+        form.reminders.data = [kind for kind in reminders.OPTIONAL_KINDS if current_user.wants(kind)]
     if form.validate_on_submit():
         accounts.update_profile(
             db.session,
@@ -38,6 +41,7 @@ def profile():
             organisation=db.session.get(Organisation, form.organisation.data) if form.organisation.data else None,
             departement=db.session.get(Departement, form.departement.data) if form.departement.data else None,
             locale=form.locale.data,
+            reminder_opt_outs=set(reminders.OPTIONAL_KINDS) - set(form.reminders.data or []),
         )
         session["lang"] = form.locale.data
         flash(_("Votre profil est enregistré."), "success")

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.i18n import utcnow
-from app.models import Category, Departement, Resource, TrainingTopic, User
-from app.services import accounts, audit, catalogue, credentials, training
+from app.models import Category, Departement, OutboxMessage, OutboxStatus, Resource, TrainingTopic, User
+from app.services import accounts, audit, catalogue, credentials, outbox, training
 from app.services.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.forms import CategoryForm, ConfirmForm, ResourceForm, RolesForm
@@ -279,3 +279,29 @@ def topic_form(topic_id: int | None):
             flash(_("Thème enregistré."), "success")
             return redirect(url_for("admin.topics"))
     return render_template("admin/topic_form.html", form=form, topic=topic)
+
+
+# Outbox ----------------------------------------------------------------------------------------
+
+
+@bp.route("/outbox")
+@admin_required
+def outbox_list():
+    status = request.args.get("status", OutboxStatus.FAILED.value)
+    if status not in {s.value for s in OutboxStatus}:
+        status = OutboxStatus.FAILED.value
+    query = select(OutboxMessage).where(OutboxMessage.status == status).order_by(OutboxMessage.id.desc())
+    pagination = db.paginate(query, page=current_page(), per_page=30, error_out=False)
+    counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    return render_template(
+        "admin/outbox.html", pagination=pagination, status=status, counts=counts, confirm=ConfirmForm()
+    )
+
+
+@bp.route("/outbox/<int:message_id>/retry", methods=["POST"])
+@admin_required
+def outbox_retry(message_id: int):
+    if ConfirmForm().validate_on_submit():
+        outbox.retry(db.session, message_id, utcnow())
+        flash(_("Le message repart dans la file d'envoi."), "success")
+    return redirect(url_for("admin.outbox_list"))

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlsplit
 
 from flask import Response, current_app, request, url_for
 
+from app.config import site_domain
 from app.services import ical
 
 
 def domain() -> str:
-    return urlsplit(current_app.config["SITE_URL"]).hostname or "lamalle.invalid"
+    return site_domain(current_app.config["SITE_URL"])
 
 
 def link(endpoint: str, **values) -> str:
