@@ -22,7 +22,13 @@ def admin_urls(app, ids: dict[str, int]) -> list[tuple[str, str]]:
 def scene(make_user, make_resource):
     target = make_user(approved=False)
     resource = make_resource()
-    return {"user_id": target.id, "resource_id": resource.id, "category_id": resource.category_id, "topic_id": 1, "message_id": 1}
+    return {
+        "user_id": target.id,
+        "resource_id": resource.id,
+        "category_id": resource.category_id,
+        "topic_id": 1,
+        "message_id": 1,
+    }
 
 
 def test_the_admin_area_has_the_routes_this_test_checks(app, scene):
