@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.db import is_postgres, write_transaction
 from app.i18n import format_datetime
 from app.models import HOLDING_STATUSES, Booking, BookingStatus, Category, Condition, Resource, User
-from app.services import audit, availability, notify
+from app.services import audit, availability, feeds, ical, notify
 from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
 
 S = BookingStatus
@@ -353,6 +353,7 @@ def approve(session: Session, *, actor: User, booking: Booking, now: datetime) -
             subject=_l("Votre réservation est validée"),
             template="booking_approved",
             booking=booking,
+            ics=ical.calendar(booking.resource.name, feeds.booking_items(booking, notify.site_domain())).decode(),
             now=now,
         )
     return booking

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.config import site_domain as domain_of
 from app.models import Role, User, UserRole
 from app.services import outbox
 
@@ -43,6 +44,11 @@ def email_user(
         ics=ics,
         now=now,
     )
+
+
+def site_domain() -> str:
+    """The domain of iCal UIDs in attachments, from SITE_URL."""
+    return domain_of(current_app.config["SITE_URL"])
 
 
 def admins(session: Session) -> list[User]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.db import is_postgres, write_transaction
 from app.models import SEATED, Category, Enrolment, EnrolmentStatus, TrainingSession, TrainingTopic, User
-from app.services import audit, notify
+from app.services import audit, feeds, ical, notify
 from app.services.catalogue import slugify
 from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
 
@@ -156,6 +156,7 @@ def _promote(session: Session, training: TrainingSession, now: datetime) -> list
             subject=_l("Une place s'est libérée : vous êtes inscrit·e"),
             template="training_promoted",
             training=training,
+            ics=ical.calendar(training.title, [feeds.enrolment_item(enrolment, notify.site_domain())]).decode(),
             now=now,
         )
     return promoted

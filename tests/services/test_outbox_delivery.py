@@ -208,3 +208,53 @@ def test_writing_the_same_reminder_twice_keeps_one_row(session):
     assert not outbox.queue(session, key="booking:1:pickup", to="a@example.org", subject="s", body_text="b", now=now)
     session.commit()
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_a_hanging_smtp_server_never_blocks_a_web_request(make_app, make_user, session):
+    hole = BlackHoleSmtp()
+    try:
+        app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=hole.port, MAIL_TIMEOUT=600)
+        user = make_user()
+        response = app.test_client().post("/password/forgot", data={"email": user.email})
+        assert response.status_code == 302
+        assert hole.held == []  # the request never spoke to the SMTP server
+    finally:
+        hole.close()
+    session.rollback()
+    row = session.scalar(select(OutboxMessage))
+    assert row.status == "pending" and row.to_address == user.email
+
+
+def test_approval_and_promotion_emails_carry_the_event(session, make_user, make_resource, make_training):
+    import icalendar
+
+    from app.services import booking, training
+
+    member = make_user()
+    host = make_user(hosts=("31",))
+    resource = make_resource(departement_code="31")
+    now = utcnow()
+    made = booking.create(
+        session,
+        actor=member,
+        resource=resource,
+        starts_at=now + timedelta(days=2),
+        ends_at=now + timedelta(days=3),
+        purpose="",
+        now=now,
+    )
+    booking.approve(session, actor=host, booking=made, now=now)
+    mail_row = session.scalar(select(OutboxMessage).where(OutboxMessage.key == f"booking:{made.id}:approved"))
+    uids = {str(e["UID"]) for e in icalendar.Calendar.from_ical(mail_row.ics).walk("VEVENT")}
+    assert f"booking-{made.id}@localhost" in uids
+    message = mail.build(mail_row, "La Malle <x@example.org>")
+    parts = [part.get_content_type() for part in message.walk()]
+    assert {"text/plain", "text/html", "text/calendar"} <= set(parts)
+
+    course = make_training(capacity=1, starts_at=now + timedelta(days=5))
+    first, second = make_user(), make_user()
+    seat = training.sign_up(session, actor=first, training=course, now=now)
+    training.sign_up(session, actor=second, training=course, now=now)
+    training.cancel_enrolment(session, actor=first, enrolment=seat, now=now)
+    promoted = session.scalar(select(OutboxMessage).where(OutboxMessage.key.like("enrolment:%:promoted:%")))
+    assert promoted.to_address == second.email and "BEGIN:VEVENT" in promoted.ics

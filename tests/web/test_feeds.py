@@ -5,10 +5,11 @@ from datetime import timedelta
 import icalendar
 import pytest
 import vobject
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from app.extensions import db
 from app.i18n import utcnow
+from app.models import TrainingSession
 from app.services import booking, feeds, training
 
 
@@ -222,3 +223,21 @@ def test_feed_requests_are_rate_limited_per_address(make_app, make_resource):
     client = make_app(FEED_RATE_LIMIT="3 per minute").test_client()
     codes = [client.get(f"/feeds/resources/{resource.id}.ics").status_code for _ in range(5)]
     assert codes == [200, 200, 200, 429, 429]
+
+
+def test_every_feed_parses_in_two_independent_parsers(client, session, scene, make_training, make_user):
+    make_training(trainer=make_user(roles={"trainer"}), starts_at=utcnow() + timedelta(days=3))
+    host_token = feeds.new_token(session, scene["host"])
+    for url in (
+        f"/feeds/me/{scene['token']}.ics",
+        f"/feeds/host/{host_token}.ics",
+        f"/feeds/resources/{scene['camera'].id}.ics",
+        "/feeds/departements/11.ics",
+        "/feeds/trainings.ics",
+        f"/trainings/{session.scalar(select(TrainingSession.id))}.ics",
+    ):
+        body = client.get(url).data
+        by_icalendar = sorted(str(e["UID"]) for e in icalendar.Calendar.from_ical(body).walk("VEVENT"))
+        parsed = vobject.readOne(body.decode("utf-8"))
+        by_vobject = sorted(e.uid.value for e in getattr(parsed, "vevent_list", []))
+        assert by_icalendar == by_vobject and by_icalendar, url
