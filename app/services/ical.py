@@ -9,6 +9,7 @@ same and its ETag lets clients skip it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,8 @@ from datetime import datetime, timedelta
 import icalendar
 
 PRODID = "-//Science(s) en Occitanie//La Malle//FR"
+# Bump when calendar() changes what it writes: every feed's ETag changes with it.
+FORMAT_VERSION = 1
 REFRESH = timedelta(hours=1)
 
 
@@ -64,6 +67,17 @@ def calendar(name: str, items: Iterable[FeedEvent]) -> bytes:
     for item in sorted(items, key=lambda i: (i.starts_at, i.uid)):
         cal.add_component(_event(item))
     return cal.to_ical()
+
+
+def fingerprint(name: str, items: Iterable[FeedEvent]) -> str:
+    """A digest of exactly what calendar() would write, without the cost of writing it.
+
+    The body is a pure function of the name and the items, so equal fingerprints mean equal
+    bodies: a feed's ETag can be checked before the (slow) serialisation.
+    """
+    ordered = sorted(items, key=lambda i: (i.starts_at, i.uid))
+    payload = repr((FORMAT_VERSION, PRODID, name, [tuple(i.__dict__.values()) for i in ordered]))
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def last_modified(items: Iterable[FeedEvent]) -> datetime | None:

@@ -241,3 +241,12 @@ def test_every_feed_parses_in_two_independent_parsers(client, session, scene, ma
         parsed = vobject.readOne(body.decode("utf-8"))
         by_vobject = sorted(e.uid.value for e in getattr(parsed, "vevent_list", []))
         assert by_icalendar == by_vobject and by_icalendar, url
+
+
+def test_the_etag_changes_whenever_the_feed_body_changes(client, session, scene):
+    url = f"/feeds/me/{scene['token']}.ics"
+    first = client.get(url)
+    booking.approve(session, actor=scene["host"], booking=scene["booking"], now=utcnow())
+    second = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200 and second.headers["ETag"] != first.headers["ETag"]
+    assert second.data != first.data

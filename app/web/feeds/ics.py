@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from flask import Response, current_app, request, url_for
 
 from app.config import site_domain
@@ -19,9 +17,15 @@ def link(endpoint: str, **values) -> str:
 
 
 def ics_response(name: str, items: list, *, private: bool, filename: str | None = None) -> Response:
+    etag = ical.fingerprint(name, items)
+    if request.if_none_match.contains(etag):
+        # Calendar apps poll every hour: an unchanged feed is answered without being written.
+        response = Response(status=304)
+        response.set_etag(etag)
+        return response
     body = ical.calendar(name, items)
     response = Response(body, content_type="text/calendar; charset=utf-8")
-    response.set_etag(hashlib.sha256(body).hexdigest())
+    response.set_etag(etag)
     modified = ical.last_modified(items)
     if modified is not None:
         response.last_modified = modified
