@@ -8,6 +8,8 @@ named, and by the database (PostgreSQL exclusion constraint; SQLite BEGIN IMMEDI
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
@@ -198,6 +200,23 @@ def _audit(session: Session, actor: User, booking: Booking, action: str, before:
     )
 
 
+@contextmanager
+def _moving(
+    session: Session, actor: User, booking_id: int, action: str, to: BookingStatus, now: datetime, note=None
+) -> Iterator[Booking]:
+    """One change of state, whole: the booking re-read inside a write transaction, the move
+    checked against TRANSITIONS, made, counted (sequence) and audited. The caller adds its own
+    checks (raising rolls everything back), fields and emails inside the block."""
+    with write_transaction(session):
+        booking = get(session, booking_id)
+        _require_transition(booking, action)
+        before = booking.status
+        booking.status = to.value
+        _touch(booking, now)
+        _audit(session, actor, booking, action, before, now, note=note)
+        yield booking
+
+
 def create(
     session: Session,
     *,
@@ -312,15 +331,8 @@ def extend(session: Session, *, actor: User, booking: Booking, ends_at: datetime
 def cancel(session: Session, *, actor: User, booking: Booking, now: datetime, reason: str | None = None) -> Booking:
     if actor.id != booking.user_id and not can_manage(actor, booking.resource):
         raise Forbidden(_("Ce n'est pas votre réservation."))
-    booking_id = booking.id
-    with write_transaction(session):
-        booking = get(session, booking_id)
-        _require_transition(booking, "cancel")
-        before = booking.status
-        booking.status = S.CANCELLED.value
+    with _moving(session, actor, booking.id, "cancel", S.CANCELLED, now, note=reason) as booking:
         booking.decision_reason = reason or booking.decision_reason
-        _touch(booking, now)
-        _audit(session, actor, booking, "cancel", before, now, note=reason)
         if actor.id != booking.user_id:
             notify.email_user(
                 session,
@@ -337,15 +349,8 @@ def cancel(session: Session, *, actor: User, booking: Booking, now: datetime, re
 
 def approve(session: Session, *, actor: User, booking: Booking, now: datetime) -> Booking:
     _require_manager(actor, booking.resource)
-    booking_id = booking.id
-    with write_transaction(session):
-        booking = get(session, booking_id)
-        _require_transition(booking, "approve")
-        before = booking.status
-        booking.status = S.APPROVED.value
+    with _moving(session, actor, booking.id, "approve", S.APPROVED, now) as booking:
         booking.decided_by_id, booking.decided_at = actor.id, now
-        _touch(booking, now)
-        _audit(session, actor, booking, "approve", before, now)
         notify.email_user(
             session,
             key=f"booking:{booking.id}:approved",
@@ -363,16 +368,9 @@ def reject(session: Session, *, actor: User, booking: Booking, reason: str, now:
     _require_manager(actor, booking.resource)
     if not reason or not reason.strip():
         raise RuleViolation(_("Dites pourquoi la demande est refusée."), field="reason")
-    booking_id = booking.id
-    with write_transaction(session):
-        booking = get(session, booking_id)
-        _require_transition(booking, "reject")
-        before = booking.status
-        booking.status = S.REJECTED.value
+    with _moving(session, actor, booking.id, "reject", S.REJECTED, now, note=reason.strip()) as booking:
         booking.decided_by_id, booking.decided_at = actor.id, now
         booking.decision_reason = reason.strip()
-        _touch(booking, now)
-        _audit(session, actor, booking, "reject", before, now, note=booking.decision_reason)
         notify.email_user(
             session,
             key=f"booking:{booking.id}:rejected",
@@ -391,19 +389,12 @@ def record_pickup(
     _require_manager(actor, booking.resource)
     if not booking.resource.category.needs_pickup:
         raise RuleViolation(_("Un compte en ligne ne se retire pas."))
-    booking_id = booking.id
-    with write_transaction(session):
-        booking = get(session, booking_id)
-        _require_transition(booking, "pickup")
+    with _moving(session, actor, booking.id, "pickup", S.PICKED_UP, now, note=note) as booking:
         if now < booking.starts_at - PICKUP_EARLY:
             raise RuleViolation(_("Trop tôt : le retrait se fait au plus tôt la veille du début."))
         if now >= booking.ends_at:
             raise RuleViolation(_("Cette réservation est terminée : marquez-la plutôt « non retirée »."))
-        before = booking.status
-        booking.status = S.PICKED_UP.value
         booking.picked_up_at, booking.handed_over_by_id = now, actor.id
-        _touch(booking, now)
-        _audit(session, actor, booking, "pickup", before, now, note=note)
     return booking
 
 
@@ -415,31 +406,18 @@ def record_return(
         raise RuleViolation(_("Indiquez l'état du matériel rendu."), field="condition")
     if condition != Condition.OK and not (note and note.strip()):
         raise RuleViolation(_("Décrivez ce qui manque ou ce qui est abîmé."), field="note")
-    booking_id = booking.id
-    with write_transaction(session):
-        booking = get(session, booking_id)
-        _require_transition(booking, "return")
-        before = booking.status
-        booking.status = S.RETURNED.value
+    trail = f"{condition}: {note}" if note else condition
+    with _moving(session, actor, booking.id, "return", S.RETURNED, now, note=trail) as booking:
         booking.returned_at, booking.received_by_id = now, actor.id
         booking.condition, booking.condition_note = condition, (note or "").strip() or None
-        _touch(booking, now)
-        _audit(session, actor, booking, "return", before, now, note=f"{condition}: {note}" if note else condition)
     return booking
 
 
 def mark_no_show(session: Session, *, actor: User, booking: Booking, now: datetime) -> Booking:
     _require_manager(actor, booking.resource)
-    booking_id = booking.id
-    with write_transaction(session):
-        booking = get(session, booking_id)
-        _require_transition(booking, "no_show")
+    with _moving(session, actor, booking.id, "no_show", S.NO_SHOW, now) as booking:
         if now < booking.starts_at:
             raise RuleViolation(_("Pas encore : la réservation n'a pas commencé."))
-        before = booking.status
-        booking.status = S.NO_SHOW.value
-        _touch(booking, now)
-        _audit(session, actor, booking, "no_show", before, now)
     return booking
 
 

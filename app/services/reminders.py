@@ -8,6 +8,8 @@ moved to another day is reminded again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -57,54 +59,82 @@ def due(session: Session, now: datetime, *, zone: ZoneInfo, domain: str) -> int:
     """Write every reminder due at `now`; returns how many outbox rows were added."""
     with write_transaction(session):
         written = 0
-        written += _pickup_tomorrow(session, now, domain)
-        written += _return_tomorrow(session, now, domain)
+        written += _booking_reminders(session, now, domain)
         written += _overdue(session, now)
-        written += _account_soon(session, now, domain)
         written += _trainings(session, now, domain)
         written += _host_digests(session, now, zone)
     return written
 
 
-def _pickup_tomorrow(session: Session, now: datetime, domain: str) -> int:
-    written = 0
-    for booking in _bookings(
-        session,
-        Booking.status == S.APPROVED.value,
-        Category.needs_pickup.is_(True),
-        Booking.starts_at > now,
-        Booking.starts_at <= now + DAY,
-    ):
-        if booking.user.wants("pickup"):
-            written += notify.email_user(
-                session,
-                key=f"booking:{booking.id}:pickup-reminder:{_stamp(booking.starts_at)}",
-                user=booking.user,
-                subject=_l("Demain : retrait de %(name)s", name=booking.resource.name),
-                template="reminder_pickup",
-                booking=booking,
-                ics=_booking_ics(booking, domain),
-                now=now,
-            )
-    return written
+@dataclass(frozen=True)
+class BookingReminder:
+    """One kind of reminder about a booking: whom it concerns, when, and what it says."""
+
+    kind: str  # what the person may turn off (OPTIONAL_KINDS)
+    name: str  # the key's word
+    template: str
+    subject: Callable[[Booking], object]
+    moment: Callable[[Booking], datetime]  # the instant it is about, part of its key
+    conditions: Callable[[datetime], tuple]
 
 
-def _return_tomorrow(session: Session, now: datetime, domain: str) -> int:
+BOOKING_REMINDERS = (
+    BookingReminder(
+        kind="pickup",
+        name="pickup-reminder",
+        template="reminder_pickup",
+        subject=lambda b: _l("Demain : retrait de %(name)s", name=b.resource.name),
+        moment=lambda b: b.starts_at,
+        conditions=lambda now: (
+            Booking.status == S.APPROVED.value,
+            Category.needs_pickup.is_(True),
+            Booking.starts_at > now,
+            Booking.starts_at <= now + DAY,
+        ),
+    ),
+    BookingReminder(
+        kind="return",
+        name="return-reminder",
+        template="reminder_return",
+        subject=lambda b: _l("Demain : retour de %(name)s", name=b.resource.name),
+        moment=lambda b: b.ends_at,
+        conditions=lambda now: (
+            Booking.status == S.PICKED_UP.value,
+            Booking.ends_at > now,
+            Booking.ends_at <= now + DAY,
+        ),
+    ),
+    BookingReminder(
+        kind="account",
+        name="account-soon",
+        template="reminder_account",
+        subject=lambda b: _l("Dans une heure : %(name)s", name=b.resource.name),
+        moment=lambda b: b.starts_at,
+        conditions=lambda now: (
+            Booking.status == S.APPROVED.value,
+            Category.needs_pickup.is_(False),
+            Booking.starts_at > now,
+            Booking.starts_at <= now + HOUR,
+        ),
+    ),
+)
+
+
+def _booking_reminders(session: Session, now: datetime, domain: str) -> int:
     written = 0
-    for booking in _bookings(
-        session, Booking.status == S.PICKED_UP.value, Booking.ends_at > now, Booking.ends_at <= now + DAY
-    ):
-        if booking.user.wants("return"):
-            written += notify.email_user(
-                session,
-                key=f"booking:{booking.id}:return-reminder:{_stamp(booking.ends_at)}",
-                user=booking.user,
-                subject=_l("Demain : retour de %(name)s", name=booking.resource.name),
-                template="reminder_return",
-                booking=booking,
-                ics=_booking_ics(booking, domain),
-                now=now,
-            )
+    for reminder in BOOKING_REMINDERS:
+        for booking in _bookings(session, *reminder.conditions(now)):
+            if booking.user.wants(reminder.kind):
+                written += notify.email_user(
+                    session,
+                    key=f"booking:{booking.id}:{reminder.name}:{_stamp(reminder.moment(booking))}",
+                    user=booking.user,
+                    subject=reminder.subject(booking),
+                    template=reminder.template,
+                    booking=booking,
+                    ics=_booking_ics(booking, domain),
+                    now=now,
+                )
     return written
 
 
@@ -134,29 +164,6 @@ def _overdue(session: Session, now: datetime) -> int:
                 template="reminder_overdue_host",
                 booking=booking,
                 days_late=days_late,
-                now=now,
-            )
-    return written
-
-
-def _account_soon(session: Session, now: datetime, domain: str) -> int:
-    written = 0
-    for booking in _bookings(
-        session,
-        Booking.status == S.APPROVED.value,
-        Category.needs_pickup.is_(False),
-        Booking.starts_at > now,
-        Booking.starts_at <= now + HOUR,
-    ):
-        if booking.user.wants("account"):
-            written += notify.email_user(
-                session,
-                key=f"booking:{booking.id}:account-soon:{_stamp(booking.starts_at)}",
-                user=booking.user,
-                subject=_l("Dans une heure : %(name)s", name=booking.resource.name),
-                template="reminder_account",
-                booking=booking,
-                ics=_booking_ics(booking, domain),
                 now=now,
             )
     return written
