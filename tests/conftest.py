@@ -23,7 +23,7 @@ from tests import factories
 
 DATABASE_URL = os.environ.get("LAMALLE_TEST_DATABASE_URL", "")
 ON_POSTGRES = DATABASE_URL.startswith("postgresql")
-KEPT_TABLES = {"departements", "training_topics", "alembic_version"}  # loaded by migrations
+KEPT_TABLES = {"departements", "training_topics", "agenda_themes", "alembic_version"}  # loaded by migrations
 
 
 def pytest_report_header(config):

@@ -1,5 +1,6 @@
 """All models, imported here so that Alembic and the app see the whole schema."""
 
+from app.models.agenda import AgendaEvent, AgendaSource, AgendaTheme, EventStatus
 from app.models.audit import AuditEntry
 from app.models.bookings import HOLDING_STATUSES, Booking, BookingStatus, Condition
 from app.models.outbox import OutboxMessage, OutboxStatus
@@ -9,6 +10,9 @@ from app.models.trainings import SEATED, Enrolment, EnrolmentStatus, TrainingSes
 
 __all__ = [
     "HOLDING_STATUSES",
+    "AgendaEvent",
+    "AgendaSource",
+    "AgendaTheme",
     "SEATED",
     "AuditEntry",
     "Blackout",
@@ -19,6 +23,7 @@ __all__ = [
     "Departement",
     "Enrolment",
     "EnrolmentStatus",
+    "EventStatus",
     "Organisation",
     "OrganisationKind",
     "OutboxMessage",
