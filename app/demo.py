@@ -16,6 +16,8 @@ from werkzeug.security import generate_password_hash
 
 from app.i18n import utcnow
 from app.models import (
+    AgendaEvent,
+    AgendaTheme,
     AuditEntry,
     Blackout,
     Booking,
@@ -295,6 +297,7 @@ def load(session: Session, now: datetime | None = None) -> None:
     session.flush()
     _bookings(session, now)
     _trainings(session, now)
+    _agenda(session, now)
     session.commit()
 
 
@@ -518,3 +521,73 @@ def _trainings(session: Session, now: datetime) -> None:
                     sequence=0,
                 )
             )
+
+
+AGENDA_KINDS = (
+    ("Nuit des étoiles", "amateurs grand_public", ("festival",), "ete"),
+    ("Café des sciences : l'eau en Occitanie", "grand_public neophytes", (), None),
+    ("Village des sciences", "grand_public scolaires", ("fete-de-la-science",), "rentree"),
+    ("Course d'orientation et sciences du sport", "grand_public", ("science-et-sport",), "ete"),
+    ("Visite du laboratoire souterrain", "amateurs", ("tourisme",), None),
+    ("Spectacle art et science : la lumière", "grand_public neophytes", ("art-science",), None),
+    ("Atelier robotique pour les collèges", "scolaires", ("scolaire",), "rentree"),
+    ("Balade géologique", "grand_public amateurs", ("tourisme",), "ete"),
+    ("Conférence : climat et vignes", "amateurs", (), None),
+    ("Festival du film scientifique", "grand_public", ("festival", "art-science"), None),
+)
+TOWNS = {
+    "09": "Foix",
+    "11": "Carcassonne",
+    "12": "Rodez",
+    "30": "Nîmes",
+    "31": "Toulouse",
+    "32": "Auch",
+    "34": "Montpellier",
+    "46": "Cahors",
+    "48": "Mende",
+    "65": "Tarbes",
+    "66": "Perpignan",
+    "81": "Albi",
+    "82": "Montauban",
+}
+
+
+def _agenda(session: Session, now: datetime) -> None:
+    """About sixty events from two months ago to four months ahead, in every département."""
+    paris = ZoneInfo("Europe/Paris")
+    today = now.astimezone(paris).date()
+    themes = {t.slug: t for t in session.scalars(select(AgendaTheme))}
+    organisers = [name for name, _kind, _code in ORGANISATIONS]
+    codes = sorted(TOWNS)
+    for n in range(60):
+        title, audiences, theme_slugs, campaign = AGENDA_KINDS[n % len(AGENDA_KINDS)]
+        code = codes[n % len(codes)]
+        day = today + timedelta(days=-60 + n * 3)
+        all_day = n % 5 == 0
+        if all_day:
+            starts_at = datetime.combine(day, time(0), tzinfo=paris)
+            ends_at = starts_at + timedelta(days=1 + n % 2)
+        else:
+            starts_at = datetime.combine(day, time(10 + n % 9), tzinfo=paris)
+            ends_at = starts_at + timedelta(hours=2)
+        event = AgendaEvent(
+            title=f"{title} à {TOWNS[code]}",
+            description="Entrée libre. Un événement du réseau Science(s) en Occitanie.",
+            organiser_name=organisers[n % len(organisers)],
+            starts_at=starts_at.astimezone(UTC),
+            ends_at=ends_at.astimezone(UTC),
+            all_day=all_day,
+            departement_code=code,
+            town=TOWNS[code],
+            audiences=audiences,
+            region_supported=n % 3 == 0,
+            campaign=campaign
+            if (campaign == "rentree" and day.month == 9) or (campaign == "ete" and 6 <= day.month <= 8)
+            else None,
+            status="proposed" if n % 17 == 5 else "published",
+            created_at=now - timedelta(days=90),
+            updated_at=now - timedelta(days=90),
+            sequence=0,
+        )
+        event.themes = [themes[slug] for slug in theme_slugs]
+        session.add(event)

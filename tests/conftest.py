@@ -157,6 +157,11 @@ def make_training(session):
 
 
 @pytest.fixture
+def make_event(session):
+    return lambda **overrides: factories.make_event(session, **overrides)
+
+
+@pytest.fixture
 def make_booking(session):
     return lambda **overrides: factories.make_booking(session, **overrides)
 

@@ -125,3 +125,32 @@ def make_training(session, *, trainer: User | None = None, **overrides):
     session.add(training)
     session.commit()
     return training
+
+
+def make_event(session, **overrides):
+    from app.models import AgendaEvent, AgendaTheme
+
+    starts_at = overrides.pop("starts_at", NOW + timedelta(days=5))
+    theme_slugs = overrides.pop("themes", ())
+    values = {
+        "title": "Café des sciences",
+        "description": "",
+        "organiser_name": "Science Animation",
+        "starts_at": starts_at,
+        "ends_at": starts_at + timedelta(hours=2),
+        "all_day": False,
+        "departement_code": "31",
+        "town": "Toulouse",
+        "audiences": "grand_public",
+        "region_supported": False,
+        "status": "published",
+        "created_at": NOW - timedelta(days=10),
+        "updated_at": NOW - timedelta(days=10),
+        "sequence": 0,
+    }
+    values.update(overrides)
+    event = AgendaEvent(**values)
+    event.themes = list(session.scalars(select(AgendaTheme).where(AgendaTheme.slug.in_(theme_slugs))))
+    session.add(event)
+    session.commit()
+    return event

@@ -260,3 +260,20 @@ def trainings(session: Session, now: datetime, domain: str, link, topic_id: int 
     return [
         training_item(t, domain, link("trainings.detail", training_id=t.id)) for t in session.scalars(query).unique()
     ]
+
+
+def agenda_item(event, domain: str, url: str | None = None) -> FeedEvent:
+    """An agenda event; all-day ones keep their local-midnight bounds (given in UTC)."""
+    place = ", ".join(x for x in (event.town, event.departement.label if event.departement else "") if x)
+    return FeedEvent(
+        uid=f"agenda-{event.id}@{domain}",
+        summary=event.title,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        updated_at=event.updated_at,
+        sequence=event.sequence,
+        status="CANCELLED" if event.status == "cancelled" else "CONFIRMED",
+        description=event.description,
+        location=place,
+        url=url,
+    )

@@ -17,6 +17,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web import errors
     from app.web.account.routes import bp as account_bp
     from app.web.admin.routes import bp as admin_bp
+    from app.web.agenda.routes import bp as agenda_bp
     from app.web.auth.routes import bp as auth_bp
     from app.web.bookings.routes import bp as bookings_bp
     from app.web.catalogue.routes import bp as catalogue_bp
@@ -34,6 +35,7 @@ def register_blueprints(app: Flask) -> None:
         bookings_bp,
         desk_bp,
         trainings_bp,
+        agenda_bp,
         feeds_bp,
         admin_bp,
     ):

@@ -62,3 +62,10 @@ def trainings():
     topic_id = int(raw) if raw.isdigit() else None
     items = feeds.trainings(db.session, utcnow(), domain(), link, topic_id=topic_id)
     return ics_response(_("La Malle — formations"), items, private=False)
+
+
+@bp.route("/agenda.ics")
+def agenda():
+    from app.web.agenda.routes import feed_response
+
+    return feed_response()

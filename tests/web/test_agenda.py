@@ -1,0 +1,138 @@
+"""The regional agenda: filters, campaigns, moderation rights, proposals, feed and print views."""
+
+from datetime import UTC, datetime, timedelta
+
+import icalendar
+from sqlalchemy import select
+
+from app.models import AgendaEvent
+
+
+def at(year, month, day, hour=10):
+    return datetime(year, month, day, hour, tzinfo=UTC)
+
+
+def page(client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response.get_data(as_text=True)
+
+
+def test_the_agenda_filters_by_month_departement_theme_audience_and_campaign(client, make_event):
+    make_event(
+        title="Course et sciences",
+        starts_at=at(2027, 6, 12),
+        departement_code="34",
+        themes=("science-et-sport",),
+        audiences="grand_public",
+        campaign="ete",
+    )
+    make_event(
+        title="Atelier robotique",
+        starts_at=at(2027, 9, 15),
+        departement_code="31",
+        themes=("scolaire",),
+        audiences="scolaires",
+        campaign="rentree",
+    )
+    make_event(
+        title="Visite de grotte",
+        starts_at=at(2027, 6, 20),
+        departement_code="09",
+        themes=("tourisme",),
+        audiences="amateurs",
+    )
+    make_event(title="Pas encore relu", starts_at=at(2027, 6, 21), status="proposed")
+
+    june = page(client, "/agenda?month=2027-06")
+    assert "Course et sciences" in june and "Visite de grotte" in june
+    assert "Atelier robotique" not in june and "Pas encore relu" not in june
+    assert "Visite de grotte" not in page(client, "/agenda?month=2027-06&departement=34")
+    assert "Course et sciences" not in page(client, "/agenda?month=2027-06&audience=amateurs")
+    sport = page(client, "/agenda/themes/science-et-sport?month=2027-06")
+    assert "Course et sciences" in sport and "Visite de grotte" not in sport
+    assert "Atelier robotique" in page(client, "/agenda/rentree?month=2027-09")
+    summer = page(client, "/agenda/ete?month=2027-06")
+    assert "Course et sciences" in summer and "Visite de grotte" not in summer
+    grid = page(client, "/agenda?month=2027-06&view=grid")
+    assert grid.index("lun.") < grid.index("Course et sciences")
+    assert page(client, "/agenda?month=2027-06&theme=nope&audience=<x>")  # bad filters: a message, never a 500
+    assert client.get("/agenda/themes/nope").status_code == 404
+
+
+def test_a_host_moderates_only_the_events_of_their_departement(client, auth, session, make_user, make_event):
+    in_31 = make_event(title="Conférence à Toulouse", status="proposed", departement_code="31")
+    auth.login(make_user(hosts=("34",)))
+    assert "Conférence à Toulouse" not in page(client, "/agenda/moderation")
+    assert client.post(f"/agenda/{in_31.id}/publish").status_code == 403
+    assert client.post(f"/agenda/{in_31.id}/refuse", data={"reason": "non"}).status_code == 403
+    assert client.get(f"/agenda/{in_31.id}/edit").status_code == 403
+    session.expire_all()
+    assert session.get(AgendaEvent, in_31.id).status == "proposed"
+    auth.logout()
+    auth.login(make_user(hosts=("31",)))
+    assert "Conférence à Toulouse" in page(client, "/agenda/moderation")
+    client.post(f"/agenda/{in_31.id}/publish")
+    session.expire_all()
+    assert session.get(AgendaEvent, in_31.id).status == "published"
+
+
+def test_a_member_proposes_an_event_that_waits_for_moderation(client, auth, session, make_user):
+    auth.login(make_user(display_name="Léa Fabre"))
+    start = datetime.now(UTC) + timedelta(days=20)
+    response = client.post(
+        "/agenda/propose",
+        data={
+            "title": "Nuit des chauves-souris",
+            "organiser_name": "Biodiversarium",
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (start + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"),
+            "departement": "66",
+            "town": "Banyuls-sur-Mer",
+            "audiences": ["grand_public"],
+            "campaign": "",
+        },
+    )
+    assert response.status_code == 302
+    event = session.scalar(select(AgendaEvent))
+    assert event.status == "proposed" and event.departement_code == "66"
+    auth.logout()
+    assert client.get(f"/agenda/{event.id}").status_code == 404  # not public until published
+
+
+def test_a_refusal_needs_a_reason(client, auth, session, make_user, make_event):
+    event = make_event(status="proposed")
+    auth.login(make_user(roles={"admin"}))
+    client.post(f"/agenda/{event.id}/refuse", data={"reason": ""})
+    session.expire_all()
+    assert session.get(AgendaEvent, event.id).status == "proposed"
+    client.post(f"/agenda/{event.id}/refuse", data={"reason": "Hors thématique"})
+    session.expire_all()
+    assert session.get(AgendaEvent, event.id).status == "refused"
+
+
+def test_the_agenda_feed_follows_the_page_filters(client, make_event):
+    make_event(title="Fête à Albi", departement_code="81", starts_at=datetime.now(UTC) + timedelta(days=3))
+    make_event(title="Fête à Rodez", departement_code="12", starts_at=datetime.now(UTC) + timedelta(days=4))
+    body = client.get("/feeds/agenda.ics?departement=81").data
+    titles = [str(e["SUMMARY"]) for e in icalendar.Calendar.from_ical(body).walk("VEVENT")]
+    assert titles == ["Fête à Albi"]
+
+
+def test_the_printable_programme_and_bookmark_list_the_month(client, make_event):
+    for n in range(15):
+        make_event(title=f"Événement {n:02d}", starts_at=at(2027, 5, 1 + n), departement_code="11", town="Narbonne")
+    programme = page(client, "/agenda/print?month=2027-05")
+    assert "programme.css" in programme and "Événement 14" in programme and "Narbonne (11)" in programme
+    bookmark = page(client, "/agenda/print?month=2027-05&format=bookmark")
+    assert 'class="bookmark"' in bookmark and "Événement 11" in bookmark and "Événement 12" not in bookmark
+
+
+def test_the_region_page_groups_the_years_supported_events_by_departement(client, make_event):
+    make_event(title="Soutenu dans l'Aude", region_supported=True, departement_code="11", starts_at=at(2027, 3, 3))
+    make_event(title="Soutenu dans le Gard", region_supported=True, departement_code="30", starts_at=at(2027, 4, 3))
+    make_event(title="Sans soutien", region_supported=False, starts_at=at(2027, 4, 5))
+    text = page(client, "/agenda/region?year=2027")
+    assert text.index("11 – Aude") < text.index("Soutenu dans l") < text.index("30 – Gard")
+    assert "Sans soutien" not in text
+    assert page(client, "/agenda/region?year=abc")
