@@ -70,6 +70,38 @@ def register_cli(app: Flask) -> None:
                 break
         click.echo(f"written={written} sent={sent} retried={retried} failed={failed}")
 
+    @app.cli.command("import-agenda")
+    @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), help="An .ics file to import.")
+    @click.option("--source", "source_id", type=int, help="The source the file belongs to (with --file).")
+    def import_agenda(path: str | None, source_id: int | None) -> None:
+        """Import partners' calendars: every source with an address, or one file into one source."""
+        from zoneinfo import ZoneInfo
+
+        from app import jobs
+        from app.i18n import utcnow
+        from app.models import AgendaSource
+        from app.services import agenda_import
+
+        if path:
+            source = db.session.get(AgendaSource, source_id) if source_id else None
+            if source is None:
+                raise click.ClickException("--file needs --source with the id of an existing source.")
+            with open(path, "rb") as handle:
+                reports = {
+                    source.name: agenda_import.import_bytes(
+                        db.session,
+                        source=source,
+                        data=handle.read(),
+                        now=utcnow(),
+                        zone=ZoneInfo(app.config["TIMEZONE"]),
+                    )
+                }
+        else:
+            reports = jobs.import_agenda(app)
+        with click.progressbar(reports.items(), label="Reports") as items:
+            lines = [f"{name}: {report.to_json()}" for name, report in items]
+        click.echo("\n".join(lines) or "No source has an address.")
+
     @app.cli.command("scheduler")
     def scheduler() -> None:
         """Run the scheduled jobs in this process, in the foreground (multi-worker deployments)."""

@@ -14,11 +14,13 @@ from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from sqlalchemy import select
 
 from app.config import site_domain
 from app.extensions import db
 from app.i18n import utcnow
-from app.services import mail, outbox, reminders
+from app.models import AgendaSource
+from app.services import agenda_import, mail, outbox, reminders
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,16 @@ def tick(app: Flask) -> int:
         return written
 
 
+def import_agenda(app: Flask) -> dict[str, agenda_import.ImportReport]:
+    """Fetch every partner calendar that has an address, and import it."""
+    with job_context(app):
+        reports = {}
+        zone = ZoneInfo(app.config["TIMEZONE"])
+        for source in db.session.scalars(select(AgendaSource).where(AgendaSource.url.is_not(None))).all():
+            reports[source.name] = agenda_import.import_source(db.session, source=source, now=utcnow(), zone=zone)
+        return reports
+
+
 def send(app: Flask) -> outbox.SendReport:
     with job_context(app):
         settings = mail.MailSettings.from_config(app.config)
@@ -66,4 +78,5 @@ def build_scheduler(app: Flask, *, blocking: bool):
     scheduler = cls(job_defaults=job_defaults, timezone="UTC")
     scheduler.add_job(tick, "interval", minutes=1, args=[app], id="reminders-tick", replace_existing=True)
     scheduler.add_job(send, "interval", seconds=20, args=[app], id="outbox-send", replace_existing=True)
+    scheduler.add_job(import_agenda, "cron", hour=4, minute=30, args=[app], id="agenda-import", replace_existing=True)
     return scheduler

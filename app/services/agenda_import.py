@@ -13,6 +13,8 @@ import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlsplit
+from urllib.request import Request, urlopen
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -217,3 +219,42 @@ def import_bytes(session: Session, *, source: AgendaSource, data: bytes, now: da
         source.last_run_at = now
         source.last_report = report.to_json()
     return report
+
+
+class FetchError(Exception):
+    pass
+
+
+def fetch(url: str, *, timeout: float = 15, limit: int = MAX_BYTES) -> bytes:
+    """GET a partner's public calendar: http(s) only, a timeout, and at most `limit` bytes read."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise FetchError(_("Seules les adresses http(s) sont acceptées."))
+    request = Request(url, headers={"User-Agent": "La Malle (Science(s) en Occitanie)"})
+    try:
+        with urlopen(request, timeout=timeout) as response:  # the scheme is checked above
+            data = response.read(limit + 1)
+    except OSError as exc:
+        raise FetchError(_("Adresse injoignable : %(why)s", why=str(exc)[:200])) from exc
+    if len(data) > limit:
+        raise FetchError(_("Fichier trop volumineux (%(n)d Mo au plus).", n=limit // (1024 * 1024)))
+    return data
+
+
+def import_source(session: Session, *, source: AgendaSource, now: datetime, zone: ZoneInfo) -> ImportReport:
+    """Fetch a source's address and import it; an unreachable address is reported like a broken file."""
+    try:
+        data = fetch(source.url)
+    except FetchError as error:
+        report = ImportReport(error=str(error))
+        source_id = source.id
+        with write_transaction(session):
+            stored = session.get(AgendaSource, source_id)
+            stored.last_run_at, stored.last_report = now, report.to_json()
+        return report
+    return import_bytes(session, source=source, data=data, now=now, zone=zone)
+
+
+def load_report(source: AgendaSource) -> ImportReport | None:
+    if not source.last_report:
+        return None
+    return ImportReport(**json.loads(source.last_report))

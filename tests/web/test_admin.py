@@ -19,14 +19,20 @@ def admin_urls(app, ids: dict[str, int]) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def scene(make_user, make_resource):
+def scene(session, make_user, make_resource):
+    from app.models import AgendaSource
+
     target = make_user(approved=False)
     resource = make_resource()
+    source = AgendaSource(name="Partenaire", trusted=False)
+    session.add(source)
+    session.commit()
     return {
         "user_id": target.id,
         "resource_id": resource.id,
         "category_id": resource.category_id,
         "topic_id": 1,
+        "source_id": source.id,
         "message_id": 1,
     }
 

@@ -136,3 +136,64 @@ def test_the_region_page_groups_the_years_supported_events_by_departement(client
     assert text.index("11 – Aude") < text.index("Soutenu dans l") < text.index("30 – Gard")
     assert "Sans soutien" not in text
     assert page(client, "/agenda/region?year=abc")
+
+
+def test_an_admin_uploads_a_partner_calendar_and_a_broken_one_changes_nothing(client, auth, session, make_user):
+    from io import BytesIO
+
+    from app.models import AgendaSource
+
+    auth.login(make_user(roles={"admin"}))
+    client.post("/admin/agenda/sources", data={"name": "Fermat Science", "departement": "82", "url": ""})
+    source = session.scalar(select(AgendaSource))
+    good = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//FR\r\nBEGIN:VEVENT\r\nUID:f1@fermat\r\n"
+        "SUMMARY:Maths en fête\r\nDTSTART:20300310T140000Z\r\nDTEND:20300310T170000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ).encode()
+    response = client.post(
+        f"/admin/agenda/sources/{source.id}/import",
+        data={"file": (BytesIO(good), "fermat.ics")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "Import : 0 créé(s)" in response.get_data(as_text=True)  # 2030 is beyond the next 12 months
+
+    soon = datetime.now(UTC) + timedelta(days=10)
+    good = good.replace(b"20300310", soon.strftime("%Y%m%d").encode())
+    response = client.post(
+        f"/admin/agenda/sources/{source.id}/import",
+        data={"file": (BytesIO(good), "fermat.ics")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "Import : 1 créé(s)" in response.get_data(as_text=True)
+    response = client.post(
+        f"/admin/agenda/sources/{source.id}/import",
+        data={"file": (BytesIO(b"\x00\x01 not a calendar"), "casse.ics")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "Import refusé" in response.get_data(as_text=True)
+    session.expire_all()
+    [event] = session.scalars(select(AgendaEvent)).all()
+    assert event.title == "Maths en fête" and event.status == "proposed" and event.departement_code == "82"
+
+
+def test_import_agenda_from_the_command_line(runner, session, tmp_path):
+    from app.models import AgendaSource
+
+    source = AgendaSource(name="Kimiyo", url="ftp://example.invalid/agenda.ics", trusted=True)
+    session.add(source)
+    session.commit()
+    soon = (datetime.now(UTC) + timedelta(days=5)).strftime("%Y%m%dT100000Z")
+    path = tmp_path / "kimiyo.ics"
+    path.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//FR\r\nBEGIN:VEVENT\r\nUID:k1\r\nSUMMARY:Chimie amusante\r\n"
+        f"DTSTART:{soon}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["import-agenda", "--file", str(path), "--source", str(source.id)])
+    assert result.exit_code == 0 and '"created": 1' in result.output
+    assert session.scalar(select(AgendaEvent.status)) == "published"
+    fetched = runner.invoke(args=["import-agenda"])  # the source's address is not http(s): reported
+    assert "http(s)" in fetched.output

@@ -8,12 +8,22 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.i18n import utcnow
-from app.models import Category, Departement, OutboxMessage, OutboxStatus, Resource, TrainingTopic, User
-from app.services import accounts, audit, catalogue, credentials, outbox, training
+from app.i18n import app_zone, utcnow
+from app.models import (
+    AgendaSource,
+    Category,
+    Departement,
+    OutboxMessage,
+    OutboxStatus,
+    Resource,
+    TrainingTopic,
+    User,
+)
+from app.services import accounts, agenda_import, audit, catalogue, credentials, outbox, training
 from app.services.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.forms import CategoryForm, ConfirmForm, ResourceForm, RolesForm
+from app.web.agenda.forms import SourceForm, UploadForm
 from app.web.choices import category_choices, departement_choices
 from app.web.forms import apply_domain_error
 from app.web.pagination import current_page
@@ -305,3 +315,69 @@ def outbox_retry(message_id: int):
         outbox.retry(db.session, message_id, utcnow())
         flash(_("Le message repart dans la file d'envoi."), "success")
     return redirect(url_for("admin.outbox_list"))
+
+
+# Partners' calendars ----------------------------------------------------------------------------
+
+
+@bp.route("/agenda/sources", methods=["GET", "POST"])
+@admin_required
+def agenda_sources():
+    form = SourceForm()
+    form.departement.choices = departement_choices(blank=_("— (indiqué par événement) —"))
+    if form.validate_on_submit():
+        db.session.add(
+            AgendaSource(
+                name=form.name.data,
+                url=form.url.data or None,
+                departement_code=form.departement.data or None,
+                trusted=form.trusted.data,
+            )
+        )
+        db.session.commit()
+        flash(_("Source enregistrée."), "success")
+        return redirect(url_for("admin.agenda_sources"))
+    sources = db.session.scalars(select(AgendaSource).order_by(AgendaSource.name)).all()
+    reports = {s.id: agenda_import.load_report(s) for s in sources}
+    return render_template(
+        "admin/agenda_sources.html",
+        form=form,
+        sources=sources,
+        reports=reports,
+        upload=UploadForm(),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/agenda/sources/<int:source_id>/import", methods=["POST"])
+@admin_required
+def agenda_source_import(source_id: int):
+    """Import an uploaded .ics file, or (without a file) fetch the source's address now."""
+    source = db.session.get(AgendaSource, source_id)
+    if source is None:
+        abort(404)
+    zone = app_zone()
+    upload = UploadForm()
+    if upload.validate_on_submit():
+        report = agenda_import.import_bytes(
+            db.session, source=source, data=upload.file.data.read(), now=utcnow(), zone=zone
+        )
+    elif ConfirmForm().validate_on_submit() and source.url:
+        report = agenda_import.import_source(db.session, source=source, now=utcnow(), zone=zone)
+    else:
+        flash(_("Choisissez un fichier .ics, ou enregistrez une adresse pour cette source."), "danger")
+        return redirect(url_for("admin.agenda_sources"))
+    if report.error:
+        flash(_("Import refusé : %(why)s Rien n'a été modifié.", why=report.error), "danger")
+    else:
+        flash(
+            _(
+                "Import : %(c)d créé(s), %(u)d mis à jour, %(x)d annulé(s), %(s)d ignoré(s).",
+                c=report.created,
+                u=report.updated,
+                x=report.cancelled,
+                s=len(report.skipped),
+            ),
+            "success",
+        )
+    return redirect(url_for("admin.agenda_sources"))
