@@ -121,11 +121,19 @@ def test_the_agenda_feed_follows_the_page_filters(client, make_event):
 
 def test_the_printable_programme_and_bookmark_list_the_month(client, make_event):
     for n in range(15):
-        make_event(title=f"Événement {n:02d}", starts_at=at(2027, 5, 1 + n), departement_code="11", town="Narbonne")
+        make_event(
+            title=f"Événement {n:02d}",
+            starts_at=at(2027, 5, 1 + n),
+            departement_code="11",
+            town="Narbonne",
+            region_supported=n == 14,
+        )
     programme = page(client, "/agenda/print?month=2027-05")
     assert "programme.css" in programme and "Événement 14" in programme and "Narbonne (11)" in programme
     bookmark = page(client, "/agenda/print?month=2027-05&format=bookmark")
-    assert 'class="bookmark"' in bookmark and "Événement 11" in bookmark and "Événement 12" not in bookmark
+    assert 'class="bookmark"' in bookmark
+    # Twelve lines: the Region-supported one (the 14th) first in rank, then the earliest.
+    assert "Événement 14" in bookmark and "Événement 10" in bookmark and "Événement 11" not in bookmark
 
 
 def test_the_region_page_groups_the_years_supported_events_by_departement(client, make_event):

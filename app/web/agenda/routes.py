@@ -23,6 +23,7 @@ from app.web.forms import apply_domain_error, read_local_datetime
 from app.web.pagination import current_page
 
 bp = Blueprint("agenda", __name__, url_prefix="/agenda")
+BOOKMARK_LINES = 12
 
 
 def _filter_form() -> AgendaFilterForm:
@@ -166,9 +167,11 @@ def print_programme():
     events = list(db.session.scalars(agenda.public_events(_filters(form, year, month), app_zone())).unique())
     events = [e for e in events if e.status == "published"]
     bookmark = request.args.get("format") == "bookmark"
-    return render_template(
-        "agenda/print.html", events=events[:12] if bookmark else events, bookmark=bookmark, year=year, month=month
-    )
+    if bookmark:
+        # The strip holds a dozen lines: the Region-supported events first, then by date.
+        main = sorted(events, key=lambda e: (not e.region_supported, e.starts_at))[:BOOKMARK_LINES]
+        events = sorted(main, key=lambda e: e.starts_at)
+    return render_template("agenda/print.html", events=events, bookmark=bookmark, year=year, month=month)
 
 
 @bp.route("/region")
