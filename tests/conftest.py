@@ -23,7 +23,14 @@ from tests import factories
 
 DATABASE_URL = os.environ.get("LAMALLE_TEST_DATABASE_URL", "")
 ON_POSTGRES = DATABASE_URL.startswith("postgresql")
-KEPT_TABLES = {"departements", "training_topics", "agenda_themes", "alembic_version"}  # loaded by migrations
+KEPT_TABLES = {
+    "departements",
+    "training_topics",
+    "agenda_themes",
+    "guide_pages",
+    "guide_revisions",
+    "alembic_version",
+}  # loaded by migrations
 
 
 def pytest_report_header(config):
@@ -99,13 +106,13 @@ def session(app):
 
 
 def _empty_tables() -> None:
+    # DELETE in dependency order rather than TRUNCATE … CASCADE, which on PostgreSQL would
+    # also empty the kept tables that merely reference a person (guide revisions).
     tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEPT_TABLES]
     with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(table.delete())
+        conn.execute(text("UPDATE guide_revisions SET author_id = NULL WHERE author_id IS NOT NULL"))
+        for table in tables:
+            conn.execute(table.delete())
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from app.models.agenda import AgendaEvent, AgendaSource, AgendaTheme, EventStatus
 from app.models.audit import AuditEntry
 from app.models.bookings import HOLDING_STATUSES, Booking, BookingStatus, Condition
+from app.models.content import GuidePage, GuideRevision
 from app.models.outbox import OutboxMessage, OutboxStatus
 from app.models.people import Departement, Organisation, OrganisationKind, Role, User, UserRole
 from app.models.resources import Blackout, Category, Resource
@@ -24,6 +25,8 @@ __all__ = [
     "Enrolment",
     "EnrolmentStatus",
     "EventStatus",
+    "GuidePage",
+    "GuideRevision",
     "Organisation",
     "OrganisationKind",
     "OutboxMessage",

@@ -23,6 +23,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web.catalogue.routes import bp as catalogue_bp
     from app.web.desk.routes import bp as desk_bp
     from app.web.feeds.routes import bp as feeds_bp
+    from app.web.guide.routes import bp as guide_bp
     from app.web.main.routes import bp as main_bp
     from app.web.trainings.routes import bp as trainings_bp
 
@@ -36,6 +37,7 @@ def register_blueprints(app: Flask) -> None:
         desk_bp,
         trainings_bp,
         agenda_bp,
+        guide_bp,
         feeds_bp,
         admin_bp,
     ):
