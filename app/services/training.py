@@ -125,6 +125,23 @@ def _touch(item, now: datetime) -> None:
     item.updated_at = now
 
 
+def _move(session: Session, actor: User | None, enrolment: Enrolment, to: EnrolmentStatus, action: str, now) -> None:
+    """One change of an enrolment's status: made, counted (iCal SEQUENCE) and audited."""
+    before = enrolment.status
+    enrolment.status = to.value
+    _touch(enrolment, now)
+    audit.record(
+        session,
+        actor=actor,
+        subject_type="enrolment",
+        subject_id=enrolment.id,
+        action=action,
+        from_state=before,
+        to_state=enrolment.status,
+        now=now,
+    )
+
+
 def _promote(session: Session, training: TrainingSession, now: datetime) -> list[Enrolment]:
     """Fill free seats from the head of the waitlist, telling each person promoted.
 
@@ -135,20 +152,9 @@ def _promote(session: Session, training: TrainingSession, now: datetime) -> list
     free = training.capacity - seated_count(session, training.id)
     promoted = []
     for enrolment in waitlist(session, training.id)[: max(free, 0)]:
-        enrolment.status = E.REGISTERED.value
+        _move(session, None, enrolment, E.REGISTERED, "promote", now)
         enrolment.promoted_at = now
-        _touch(enrolment, now)
         promoted.append(enrolment)
-        audit.record(
-            session,
-            actor=None,
-            subject_type="enrolment",
-            subject_id=enrolment.id,
-            action="promote",
-            from_state=E.WAITLISTED.value,
-            to_state=E.REGISTERED.value,
-            now=now,
-        )
         notify.email_user(
             session,
             key=f"enrolment:{enrolment.id}:promoted:{enrolment.sequence}",
@@ -219,18 +225,7 @@ def cancel_enrolment(session: Session, *, actor: User, enrolment: Enrolment, now
         if now >= training.starts_at:
             raise RuleViolation(_("La session a commencé : l'inscription ne peut plus être annulée."))
         before = enrolment.status
-        enrolment.status = E.CANCELLED.value
-        _touch(enrolment, now)
-        audit.record(
-            session,
-            actor=actor,
-            subject_type="enrolment",
-            subject_id=enrolment.id,
-            action="cancel",
-            from_state=before,
-            to_state=enrolment.status,
-            now=now,
-        )
+        _move(session, actor, enrolment, E.CANCELLED, "cancel", now)
         session.flush()
         promoted = _promote(session, training, now) if before == E.REGISTERED else []
     return promoted
@@ -346,19 +341,7 @@ def mark_attendance(
         for user_id, enrolment in seated.items():
             wanted = E.ATTENDED if user_id in attended_user_ids else E.REGISTERED
             if enrolment.status != wanted:
-                before = enrolment.status
-                enrolment.status = wanted.value
-                _touch(enrolment, now)
-                audit.record(
-                    session,
-                    actor=actor,
-                    subject_type="enrolment",
-                    subject_id=enrolment.id,
-                    action="attendance",
-                    from_state=before,
-                    to_state=enrolment.status,
-                    now=now,
-                )
+                _move(session, actor, enrolment, wanted, "attendance", now)
 
 
 def message_participants(
