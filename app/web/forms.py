@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from app.i18n import NonexistentLocalTime, from_local
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f]")
@@ -68,10 +71,6 @@ def apply_domain_error(form, error) -> bool:
 
 def read_local_datetime(field):
     """The aware UTC instant of a date-time field entered in Paris time; None (with an error) when it cannot be."""
-    from flask_babel import gettext as _
-
-    from app.i18n import NonexistentLocalTime, from_local
-
     if field.data is None:
         return None
     try:

@@ -17,6 +17,7 @@ from app.services import calendar as cal
 from app.services.errors import DomainError
 from app.web.admin.forms import ConfirmForm
 from app.web.agenda.forms import AgendaFilterForm, EventForm, RefuseForm
+from app.web.calendars import requested_month
 from app.web.choices import departement_choices
 from app.web.feeds.ics import domain, ics_response, link
 from app.web.forms import apply_domain_error, read_local_datetime
@@ -33,15 +34,6 @@ def _filter_form() -> AgendaFilterForm:
     form.audience.choices = [("", _("Tous")), *[(k, str(v)) for k, v in agenda.AUDIENCES.items()]]
     form.campaign.choices = [("", _("Toutes")), *[(k, str(v)) for k, v in agenda.CAMPAIGNS.items()]]
     return form
-
-
-def _month() -> tuple[int, int]:
-    today = utcnow().astimezone(app_zone()).date()
-    month = cal.parse_month(request.args.get("month"), today)
-    if month is None:
-        flash(_("Mois non valide : indiquez-le sous la forme AAAA-MM. Voici le mois en cours."), "warning")
-        return today.year, today.month
-    return month
 
 
 def _filters(form: AgendaFilterForm, year: int, month: int, **fixed) -> agenda.AgendaFilter:
@@ -77,7 +69,7 @@ def _days(events, year: int, month: int) -> list[list[tuple]]:
 
 def _listing(template: str, title: str, **fixed):
     form = _filter_form()
-    year, month = _month()
+    year, month = requested_month()
     filters = _filters(form, year, month, **fixed)
     query = agenda.public_events(filters, app_zone())
     view = "grid" if request.args.get("view") == "grid" else "list"
@@ -163,7 +155,7 @@ def detail(event_id: int):
 def print_programme():
     """The month's programme on A4, or as a narrow bookmark strip (`format=bookmark`)."""
     form = _filter_form()
-    year, month = _month()
+    year, month = requested_month()
     events = list(db.session.scalars(agenda.public_events(_filters(form, year, month), app_zone())).unique())
     events = [e for e in events if e.status == "published"]
     bookmark = request.args.get("format") == "bookmark"

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.i18n import app_zone, utcnow
 from app.models import HOLDING_STATUSES, Booking, BookingStatus
-from app.services import audit, availability, booking, catalogue, credentials, feeds
-from app.services import calendar as cal
+from app.services import audit, booking, catalogue, credentials, feeds
 from app.services.errors import DomainError
 from app.web.admin.forms import ConfirmForm
 from app.web.bookings.forms import BookingForm, ExtendForm, KitForm, PeriodForm
+from app.web.calendars import resource_month
 from app.web.choices import category_choices, departement_choices
 from app.web.feeds.ics import domain, ics_response, link
 from app.web.forms import apply_domain_error, read_local_datetime
@@ -34,21 +34,6 @@ def _period(form):
 def _refused(form, error: DomainError) -> None:
     if not apply_domain_error(form, error):
         flash(error.message, "danger")
-
-
-def _month_for(resource, viewer_id):
-    zone = app_zone()
-    today = utcnow().astimezone(zone).date()
-    year, month = cal.parse_month(request.args.get("month"), today) or (today.year, today.month)
-    start, end = cal.grid_bounds(year, month, zone)
-    periods = availability.busy_periods(db.session, resource, start, end)
-    return {
-        "weeks": cal.month_grid(year, month, zone, periods, today=today, viewer_id=viewer_id),
-        "year": year,
-        "month": month,
-        "previous_month": cal.shift_month(year, month, -1),
-        "next_month": cal.shift_month(year, month, 1),
-    }
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -80,7 +65,7 @@ def new():
             else:
                 flash(_("Réservation confirmée."), "success")
             return redirect(url_for("bookings.detail", booking_id=made.id))
-    return render_template("bookings/new.html", form=form, resource=resource, **_month_for(resource, current_user.id))
+    return render_template("bookings/new.html", form=form, resource=resource, **resource_month(resource))
 
 
 @bp.route("/kit", methods=["GET", "POST"])

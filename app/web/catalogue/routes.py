@@ -9,14 +9,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.extensions import db
-from app.i18n import NonexistentLocalTime, app_zone, from_local, utcnow
+from app.i18n import app_zone, utcnow
 from app.models import Departement
 from app.services import availability, catalogue
 from app.services import calendar as cal
 from app.services.errors import DomainError
+from app.web.calendars import resource_month
 from app.web.catalogue.forms import ResourceFilterForm
 from app.web.choices import category_choices, departement_choices
-from app.web.forms import apply_domain_error
+from app.web.forms import apply_domain_error, read_local_datetime
 from app.web.pagination import current_page
 
 bp = Blueprint("catalogue", __name__)
@@ -29,13 +30,10 @@ def _criteria(form: ResourceFilterForm) -> catalogue.ResourceFilter | None:
     if bool(form.free_from.data) != bool(form.free_until.data):
         form.free_until.errors.append(_("Indiquez le début et la fin de la période."))
         return None
-    try:
-        if form.free_from.data:
-            free_from = from_local(form.free_from.data)
-            free_until = from_local(form.free_until.data)
-    except NonexistentLocalTime:
-        form.free_from.errors.append(_("Cette heure n'existe pas ce jour-là (changement d'heure)."))
-        return None
+    if form.free_from.data:
+        free_from, free_until = read_local_datetime(form.free_from), read_local_datetime(form.free_until)
+        if free_from is None or free_until is None:
+            return None
     return catalogue.ResourceFilter(
         category_id=int(form.category.data) if form.category.data else None,
         departement_code=form.departement.data or None,
@@ -67,26 +65,7 @@ def detail(resource_id: int):
     resource = catalogue.get_resource(db.session, resource_id)
     if resource.is_retired and not (current_user.is_authenticated and current_user.is_admin):
         abort(404)
-    zone = app_zone()
-    today = utcnow().astimezone(zone).date()
-    month = cal.parse_month(request.args.get("month"), today)
-    if month is None:
-        flash(_("Mois non valide : indiquez-le sous la forme AAAA-MM. Voici le mois en cours."), "warning")
-        month = (today.year, today.month)
-    year, month_number = month
-    start, end = cal.grid_bounds(year, month_number, zone)
-    periods = availability.busy_periods(db.session, resource, start, end)
-    viewer_id = current_user.id if current_user.is_authenticated else None
-    weeks = cal.month_grid(year, month_number, zone, periods, today=today, viewer_id=viewer_id)
-    return render_template(
-        "catalogue/detail.html",
-        resource=resource,
-        weeks=weeks,
-        year=year,
-        month=month_number,
-        previous_month=cal.shift_month(year, month_number, -1),
-        next_month=cal.shift_month(year, month_number, 1),
-    )
+    return render_template("catalogue/detail.html", resource=resource, **resource_month(resource))
 
 
 @bp.route("/departements/<dept:code>/week")
