@@ -91,30 +91,24 @@ def booking_items(booking: Booking, domain: str, url: str | None = None) -> list
     if not resource.category.needs_pickup:
         return [main]
     handover_status = status if booking.status != S.NO_SHOW else "CANCELLED"
+
+    def handover(kind: str, summary: str, at: datetime) -> FeedEvent:
+        return FeedEvent(
+            uid=f"booking-{booking.id}-{kind}@{domain}",
+            summary=summary,
+            starts_at=at,
+            ends_at=at + HANDOVER,
+            updated_at=booking.updated_at,
+            sequence=booking.sequence,
+            status=handover_status,
+            location=where,
+            url=url,
+        )
+
     return [
         main,
-        FeedEvent(
-            uid=f"booking-{booking.id}-pickup@{domain}",
-            summary=_("Retrait : %(name)s", name=resource.name),
-            starts_at=booking.starts_at,
-            ends_at=booking.starts_at + HANDOVER,
-            updated_at=booking.updated_at,
-            sequence=booking.sequence,
-            status=handover_status,
-            location=where,
-            url=url,
-        ),
-        FeedEvent(
-            uid=f"booking-{booking.id}-return@{domain}",
-            summary=_("Retour : %(name)s", name=resource.name),
-            starts_at=booking.ends_at,
-            ends_at=booking.ends_at + HANDOVER,
-            updated_at=booking.updated_at,
-            sequence=booking.sequence,
-            status=handover_status,
-            location=where,
-            url=url,
-        ),
+        handover("pickup", _("Retrait : %(name)s", name=resource.name), booking.starts_at),
+        handover("return", _("Retour : %(name)s", name=resource.name), booking.ends_at),
     ]
 
 
