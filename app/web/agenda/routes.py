@@ -75,30 +75,20 @@ def _listing(template: str, title: str, **fixed):
     view = "grid" if request.args.get("view") == "grid" else "list"
     if view == "grid":
         events = list(db.session.scalars(query).unique())
-        return render_template(
-            template,
-            form=form,
-            title=title,
-            view=view,
-            weeks=_days(events, year, month),
-            events=events,
-            year=year,
-            month=month,
-            previous_month=cal.shift_month(year, month, -1),
-            next_month=cal.shift_month(year, month, 1),
-        )
-    pagination = db.paginate(query, page=current_page(), per_page=30, error_out=False)
+        shown = {"weeks": _days(events, year, month), "events": events, "pagination": None}
+    else:
+        pagination = db.paginate(query, page=current_page(), per_page=30, error_out=False)
+        shown = {"events": pagination.items, "pagination": pagination}
     return render_template(
         template,
         form=form,
         title=title,
         view=view,
-        pagination=pagination,
-        events=pagination.items,
         year=year,
         month=month,
         previous_month=cal.shift_month(year, month, -1),
         next_month=cal.shift_month(year, month, 1),
+        **shown,
     )
 
 
@@ -291,7 +281,7 @@ def refuse(event_id: int):
 def feed_response():
     """/feeds/agenda.ics: same filters as the page; every published event of the coming year and the past month."""
     form = _filter_form()
-    filters = _filters(form, None, None) if form.validate() else agenda.AgendaFilter()
+    filters = _filters(form, None, None)
     now = utcnow()
     events = [
         e
