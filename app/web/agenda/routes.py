@@ -36,7 +36,7 @@ def _filter_form() -> AgendaFilterForm:
     return form
 
 
-def _filters(form: AgendaFilterForm, year: int, month: int, **fixed) -> agenda.AgendaFilter:
+def _filters(form: AgendaFilterForm, year: int | None, month: int | None, **fixed) -> agenda.AgendaFilter:
     valid = form.validate()
     values = (
         {
