@@ -53,19 +53,18 @@ def get(session: Session, slug: str) -> GuidePage:
     return page
 
 
-def _free_units(session: Session, category: Category, now: datetime, code: str | None) -> int:
-    query = (
-        select(func.count())
-        .select_from(Resource)
+def _free_units_by_departement(session: Session, category: Category, now: datetime) -> dict[str, int]:
+    """Units of the category free for the whole coming week, counted per département in one query."""
+    rows = session.execute(
+        select(Resource.departement_code, func.count())
         .where(
             Resource.category_id == category.id,
             Resource.retired_at.is_(None),
             free_between_clause(session, now, now + WEEK),
         )
+        .group_by(Resource.departement_code)
     )
-    if code:
-        query = query.where(Resource.departement_code == code)
-    return session.scalar(query)
+    return dict(rows.all())
 
 
 def _booking_block(session: Session, slug: str, now: datetime, reader: User | None) -> BookingBlock | None:
@@ -73,10 +72,11 @@ def _booking_block(session: Session, slug: str, now: datetime, reader: User | No
     if category is None:
         return None
     code = reader.departement_code if reader is not None and reader.is_authenticated else None
+    free = _free_units_by_departement(session, category, now)
     return BookingBlock(
         category=category,
-        free_here=_free_units(session, category, now, code) if code else None,
-        free_total=_free_units(session, category, now, None),
+        free_here=free.get(code, 0) if code else None,
+        free_total=sum(free.values()),
         departement_name=reader.departement.name if code and reader.departement else None,
     )
 
