@@ -33,6 +33,7 @@ from app.models import (
     UserRole,
 )
 from app.services import credentials
+from app.services.calendar import local_midnight
 
 PASSWORD = "lamalle-demo"
 
@@ -565,7 +566,7 @@ def _agenda(session: Session, now: datetime) -> None:
         day = today + timedelta(days=-60 + n * 3)
         all_day = n % 5 == 0
         if all_day:
-            starts_at = datetime.combine(day, time(0), tzinfo=paris)
+            starts_at = local_midnight(day, paris)
             ends_at = starts_at + timedelta(days=1 + n % 2)
         else:
             starts_at = datetime.combine(day, time(10 + n % 9), tzinfo=paris)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from app.db import write_transaction
 from app.models import AgendaEvent, AgendaSource, EventStatus
+from app.services.calendar import local_midnight
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_OCCURRENCES = 2000
@@ -64,7 +65,7 @@ def _instant(value, zone: ZoneInfo) -> tuple[datetime, bool]:
             value = value.replace(tzinfo=zone)
         return value.astimezone(UTC), False
     if isinstance(value, date):
-        return datetime.combine(value, time(0), tzinfo=zone).astimezone(UTC), True
+        return local_midnight(value, zone).astimezone(UTC), True
     raise ValueError(f"not a date: {value!r}")
 
 

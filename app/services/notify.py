@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import current_app, render_template
@@ -22,13 +23,17 @@ def email_user(
     subject,
     template: str,
     now: datetime,
-    ics: str | None = None,
+    ics: str | Callable[[], str] | None = None,
     **context,
 ) -> bool:
-    """Queue `email/<template>.txt`, with an HTML part, for one person.
+    """Queue `email/<template>.txt`, with an HTML part, for one person; False when the key exists.
 
-    `subject` is a lazy string or a callable, evaluated in the person's language.
+    `subject` is a lazy string or a callable, evaluated in the person's language; `ics` may be
+    a callable too. The key is checked first: the reminder tick offers the same emails every
+    minute, and nothing is rendered for one already written.
     """
+    if outbox.exists(session, key):
+        return False
     with force_locale(user.locale or "fr"):
         subject_text = subject() if callable(subject) else str(subject)
         text = render_template(f"email/{template}.txt", user=user, **context)
@@ -41,7 +46,7 @@ def email_user(
         subject=f"[La Malle] {subject_text}",
         body_text=text,
         body_html=html,
-        ics=ics,
+        ics=ics() if callable(ics) else ics,
         now=now,
     )
 

@@ -29,6 +29,10 @@ FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=6)
 
 
+def exists(session: Session, key: str) -> bool:
+    return session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None
+
+
 def queue(
     session: Session,
     *,
@@ -45,7 +49,7 @@ def queue(
     Runs inside the caller's transaction. A savepoint keeps a concurrent duplicate
     (the unique key refusing it) from spoiling the rest of that transaction.
     """
-    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
+    if exists(session, key):
         return False
     row = OutboxMessage(
         key=key,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.db import write_transaction
 from app.models import Booking, BookingStatus, Category, Enrolment, EnrolmentStatus, Resource, TrainingSession, User
 from app.services import feeds, ical, notify
+from app.services.calendar import local_midnight
 
 S = BookingStatus
 DAY = timedelta(days=1)
@@ -132,7 +133,7 @@ def _booking_reminders(session: Session, now: datetime, domain: str) -> int:
                     subject=reminder.subject(booking),
                     template=reminder.template,
                     booking=booking,
-                    ics=_booking_ics(booking, domain),
+                    ics=lambda booking=booking: _booking_ics(booking, domain),
                     now=now,
                 )
     return written
@@ -197,7 +198,9 @@ def _trainings(session: Session, now: datetime, domain: str) -> int:
             ),
             template="reminder_training",
             training=training,
-            ics=ical.calendar(training.title, [feeds.enrolment_item(enrolment, domain)]).decode(),
+            ics=lambda training=training, enrolment=enrolment: ical.calendar(
+                training.title, [feeds.enrolment_item(enrolment, domain)]
+            ).decode(),
             now=now,
         )
     return written
@@ -208,8 +211,8 @@ def _host_digests(session: Session, now: datetime, zone: ZoneInfo) -> int:
     local = now.astimezone(zone)
     if local.time() < DIGEST_AT:
         return 0
-    day_start = datetime.combine(local.date(), time(0), tzinfo=zone)
-    day_end = datetime.combine(local.date() + DAY, time(0), tzinfo=zone)
+    day_start = local_midnight(local.date(), zone)
+    day_end = local_midnight(local.date() + DAY, zone)
     pickups = _bookings(
         session,
         Booking.status == S.APPROVED.value,
