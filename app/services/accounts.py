@@ -172,6 +172,13 @@ def update_profile(
         user.locale = locale
 
 
+def set_locale(session: Session, *, user: User, locale: str, languages: Iterable[str]) -> None:
+    if locale not in languages:
+        raise RuleViolation(_("Langue inconnue."), field="locale")
+    with write_transaction(session):
+        user.locale = locale
+
+
 def change_password(session: Session, *, user: User, current: str, new: str, now: datetime) -> None:
     if not check_password_hash(user.password_hash, current):
         raise RuleViolation(_("Le mot de passe actuel est incorrect."), field="current_password")

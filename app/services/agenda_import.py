@@ -222,6 +222,15 @@ def import_bytes(session: Session, *, source: AgendaSource, data: bytes, now: da
     return report
 
 
+def add_source(
+    session: Session, *, name: str, url: str | None, departement_code: str | None, trusted: bool
+) -> AgendaSource:
+    with write_transaction(session):
+        source = AgendaSource(name=name, url=url, departement_code=departement_code, trusted=trusted)
+        session.add(source)
+    return source
+
+
 class FetchError(Exception):
     pass
 

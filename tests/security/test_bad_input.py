@@ -199,3 +199,9 @@ def test_nul_bytes_in_addresses_and_query_strings_are_a_400_not_a_500(client, au
         response = client.get(url)
         assert response.status_code in (400, 404), url
     assert client.get("/admin/users?q=%00").status_code == 400
+
+
+def test_registering_with_a_made_up_language_stores_a_known_one(client, session):
+    response = client.post("/register?lang=klingon-xx", data=GOOD_REGISTRATION)
+    assert response.status_code == 302
+    assert session.scalar(select(User.locale)) == "fr"

@@ -73,8 +73,7 @@ def set_language():
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
         if current_user.is_authenticated:
-            current_user.locale = lang
-            db.session.commit()
+            accounts.set_locale(db.session, user=current_user, locale=lang, languages=current_app.config["LANGUAGES"])
     return redirect(safe_next(request.form.get("next")))
 
 

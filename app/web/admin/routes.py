@@ -326,15 +326,13 @@ def agenda_sources():
     form = SourceForm()
     form.departement.choices = departement_choices(blank=_("— (indiqué par événement) —"))
     if form.validate_on_submit():
-        db.session.add(
-            AgendaSource(
-                name=form.name.data,
-                url=form.url.data or None,
-                departement_code=form.departement.data or None,
-                trusted=form.trusted.data,
-            )
+        agenda_import.add_source(
+            db.session,
+            name=form.name.data,
+            url=form.url.data or None,
+            departement_code=form.departement.data or None,
+            trusted=form.trusted.data,
         )
-        db.session.commit()
         flash(_("Source enregistrée."), "success")
         return redirect(url_for("admin.agenda_sources"))
     sources = db.session.scalars(select(AgendaSource).order_by(AgendaSource.name)).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -81,7 +82,8 @@ def register():
                     if form.organisation.data
                     else None,
                     departement=db.session.get(Departement, form.departement.data),
-                    locale=str(request.args.get("lang") or current_app.config["DEFAULT_LOCALE"]),
+                    # The language the page was shown in: chosen and checked by i18n.select_locale.
+                    locale=str(get_locale()),
                     now=utcnow(),
                 )
             except DomainError as error:
