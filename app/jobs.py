@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 
 @contextmanager
 def job_context(app: Flask):
-    """An app context with a request context on SITE_URL, so emails can build absolute links."""
-    with app.app_context(), app.test_request_context("/", base_url=app.config["SITE_URL"]):
+    """An app context whose session is removed at the end (emails build their links on SITE_URL)."""
+    with app.app_context():
         try:
             yield
         finally:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.db import write_transaction
 from app.models import Departement, Organisation, Role, User, UserRole
-from app.services import audit
+from app.services import audit, notify
 from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
 
 MIN_PASSWORD_LENGTH = 10
@@ -70,6 +71,16 @@ def register(
         session.add(user)
         session.flush()
         audit.record(session, actor=user, subject_type="user", subject_id=user.id, action="register", now=now)
+        for admin in notify.admins(session):
+            notify.email_user(
+                session,
+                key=f"user:{user.id}:registered:to:{admin.id}",
+                user=admin,
+                subject=_l("Nouveau compte à valider"),
+                template="account_to_approve",
+                member=user,
+                now=now,
+            )
     return user
 
 
@@ -196,6 +207,25 @@ def make_reset_token(secret_key: str, user: User) -> str:
     # The token carries a piece of the current hash: once the password changes, every
     # earlier link is dead, which makes each link single-use.
     return _reset_serializer(secret_key).dumps({"id": user.id, "h": user.password_hash[-16:]})
+
+
+def request_password_reset(session: Session, *, email: str, secret_key: str, now: datetime) -> None:
+    """Email a reset link to an active account; nothing, and no sign of it, for an unknown address."""
+    user = find_by_email(session, email)
+    if user is None or not user.active:
+        return
+    token = make_reset_token(secret_key, user)
+    with write_transaction(session):
+        notify.email_user(
+            session,
+            # One email per link: the token differs each time, and so does the key.
+            key=f"user:{user.id}:password-reset:{token[-24:]}",
+            user=user,
+            subject=_l("Choisir un nouveau mot de passe"),
+            template="password_reset",
+            token=token,
+            now=now,
+        )
 
 
 def user_for_reset_token(session: Session, secret_key: str, token: str) -> User:

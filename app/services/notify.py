@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime
 
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template
 from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,7 +35,7 @@ def email_user(
     """
     if outbox.exists(session, key):
         return False
-    with force_locale(user.locale or "fr"):
+    with _on_site(), force_locale(user.locale or "fr"):
         subject_text = subject() if callable(subject) else str(subject)
         text = render_template(f"email/{template}.txt", user=user, **context)
         # A template's own HTML part when it has one, else its text in the common layout.
@@ -49,6 +50,14 @@ def email_user(
         ics=ics() if callable(ics) else ics,
         now=now,
     )
+
+
+def _on_site():
+    """Absolute links in emails point to SITE_URL: outside a web request (the scheduler, the
+    CLI) Flask would otherwise build them on http://localhost."""
+    if has_request_context():
+        return nullcontext()
+    return current_app.test_request_context("/", base_url=current_app.config["SITE_URL"])
 
 
 def site_domain() -> str:

@@ -51,3 +51,23 @@ def test_create_admin_refuses_a_short_password(runner, session):
     result = runner.invoke(args=["create-admin", "--email", "a@example.org", "--name", "A", "--password", "court"])
     assert result.exit_code != 0
     assert count(session, User) == 0
+
+
+def test_emails_written_outside_a_request_link_to_site_url(make_app, make_user, session):
+    """As in the CLI or the scheduler: an app context, no request, no SERVER_NAME."""
+    from app.extensions import db
+    from app.i18n import utcnow
+    from app.models import OutboxMessage
+    from app.services import accounts
+
+    make_user(roles={"admin"}, email="premier@example.org")
+    app = make_app(SERVER_NAME=None, SITE_URL="https://lamalle.example.org")
+    with app.app_context():
+        accounts.register(
+            db.session, email="second@example.org", display_name="Second", password="tres-long-secret", now=utcnow()
+        )
+        db.session.remove()
+    session.rollback()
+    mail = session.scalar(select(OutboxMessage))
+    assert mail.to_address == "premier@example.org"
+    assert "https://lamalle.example.org/admin/users/" in mail.body_text

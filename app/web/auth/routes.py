@@ -5,13 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.extensions import db, limiter
 from app.i18n import utcnow
 from app.models import Departement, Organisation
-from app.services import accounts, notify
+from app.services import accounts
 from app.services.errors import DomainError
 from app.web.auth.forms import ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
 from app.web.choices import departement_choices, organisation_choices
@@ -90,7 +89,6 @@ def register():
                 if not apply_domain_error(form, error):
                     flash(error.message, "danger")
             else:
-                _tell_admins_of(user)
                 login_user(user)
                 flash(
                     _("Votre compte est créé. Un administrateur doit le valider avant votre première réservation."),
@@ -100,42 +98,14 @@ def register():
     return render_template("auth/register.html", form=form)
 
 
-def _tell_admins_of(user) -> None:
-    now = utcnow()
-    for admin in notify.admins(db.session):
-        notify.email_user(
-            db.session,
-            key=f"user:{user.id}:registered:to:{admin.id}",
-            user=admin,
-            subject=_l("Nouveau compte à valider"),
-            template="account_to_approve",
-            now=now,
-            member=user,
-            link=url_for("admin.user_detail", user_id=user.id, _external=True),
-        )
-    db.session.commit()
-
-
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit("5 per 10 minutes", methods=["POST"])
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        user = accounts.find_by_email(db.session, form.email.data)
-        if user is not None and user.active:
-            token = accounts.make_reset_token(current_app.config["SECRET_KEY"], user)
-            now = utcnow()
-            notify.email_user(
-                db.session,
-                # One email per link: the token differs each time, and so does the key.
-                key=f"user:{user.id}:password-reset:{token[-24:]}",
-                user=user,
-                subject=_l("Choisir un nouveau mot de passe"),
-                template="password_reset",
-                now=now,
-                link=url_for("auth.reset_password", token=token, _external=True),
-            )
-            db.session.commit()
+        accounts.request_password_reset(
+            db.session, email=form.email.data, secret_key=current_app.config["SECRET_KEY"], now=utcnow()
+        )
         # The same answer whether or not the address has an account.
         flash(_("Si un compte existe pour cette adresse, un lien vient de lui être envoyé."), "info")
         return redirect(url_for("auth.login"))
