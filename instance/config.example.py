@@ -1,6 +1,6 @@
 # Copy to instance/config.py to override settings on this installation.
-# Environment variables take precedence over nothing: values here win over the defaults
-# in app/config.py, and are read after the environment.
+# It is read after the environment (app/config.py): a value set here wins over both the
+# environment variable and the default. Names are Flask's settings, as listed in app/config.py.
 #
 # DATABASE_URL = "postgresql+psycopg://lamalle@127.0.0.1:5432/lamalle"
 # SQLALCHEMY_DATABASE_URI = DATABASE_URL
