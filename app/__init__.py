@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from app import config as app_config
-from app import db as _db_events  # noqa: F401  (registers the SQLite engine events)
+from app.db import install_engine_events
 from app.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
 
@@ -28,6 +28,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app import i18n
 
     db.init_app(app)
+    with app.app_context():
+        install_engine_events(db.engine)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     bootstrap.init_app(app)

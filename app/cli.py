@@ -6,7 +6,12 @@ import click
 from flask import Flask
 from sqlalchemy import func, select
 
+from app import entry
+from app.db import unit_of_work
 from app.extensions import db
+from app.models import Role, User
+from app.services import accounts
+from app.services.errors import DomainError
 
 
 def register_cli(app: Flask) -> None:
@@ -15,12 +20,11 @@ def register_cli(app: Flask) -> None:
     def seed_demo(if_empty: bool) -> None:
         """Load the demo data set (structures, people, resources, bookings…)."""
         from app import demo
-        from app.models import User
 
         if if_empty and db.session.scalar(select(func.count()).select_from(User)):
             click.echo("Database already holds data: demo data not loaded.")
             return
-        demo.load(db.session)
+        demo.load(db.session, entry.for_cli())
         click.echo("Demo data loaded.")
 
     @app.cli.command("demo-logins")
@@ -38,23 +42,24 @@ def register_cli(app: Flask) -> None:
     @click.password_option()
     def create_admin(email: str, name: str, password: str) -> None:
         """Create an approved administrator (or make an existing account one)."""
-        from app.i18n import utcnow
-        from app.models import Role, UserRole
-        from app.services import accounts
-        from app.services.errors import DomainError
-
-        now = utcnow()
-        user = accounts.find_by_email(db.session, email)
+        ctx = entry.for_cli()
         try:
-            if user is None:
-                user = accounts.register(db.session, email=email, display_name=name, password=password, now=now)
+            with unit_of_work(db.session):
+                user = accounts.find_by_email(db.session, email)
+                if user is None:
+                    user = accounts.register(db.session, ctx, email=email, display_name=name, password=password)
+                accounts.set_roles(
+                    db.session,
+                    ctx,
+                    user=user,
+                    roles=user.roles | {Role.ADMIN},
+                    host_departements=user.hosted_departements,
+                )
+                accounts.approve(db.session, ctx, user=user)
+                address = user.email
         except DomainError as error:
             raise click.ClickException(error.message) from error
-        if not user.is_admin:
-            user.role_rows.append(UserRole(role=Role.ADMIN.value))
-        user.approved_at = user.approved_at or now
-        db.session.commit()
-        click.echo(f"{user.email} is an administrator.")
+        click.echo(f"{address} is an administrator.")
 
     @app.cli.command("send-due")
     def send_due() -> None:
@@ -75,10 +80,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--source", "source_id", type=int, help="The source the file belongs to (with --file).")
     def import_agenda(path: str | None, source_id: int | None) -> None:
         """Import partners' calendars: every source with an address, or one file into one source."""
-        from zoneinfo import ZoneInfo
-
         from app import jobs
-        from app.i18n import utcnow
         from app.models import AgendaSource
         from app.services import agenda_import
 
@@ -87,15 +89,11 @@ def register_cli(app: Flask) -> None:
             if source is None:
                 raise click.ClickException("--file needs --source with the id of an existing source.")
             with open(path, "rb") as handle:
-                reports = {
-                    source.name: agenda_import.import_bytes(
-                        db.session,
-                        source=source,
-                        data=handle.read(),
-                        now=utcnow(),
-                        zone=ZoneInfo(app.config["TIMEZONE"]),
-                    )
-                }
+                data = handle.read()
+            name = source.name
+            with unit_of_work(db.session):
+                report = agenda_import.import_bytes(db.session, entry.for_cli(), source=source, data=data)
+            reports = {name: report}
         else:
             reports = jobs.import_agenda(app)
         with click.progressbar(reports.items(), label="Reports") as items:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
@@ -34,11 +33,6 @@ def _instance_secret(instance_path: Path, filename: str, make) -> str:
     path.write_text(value + "\n")
     path.chmod(0o600)
     return value
-
-
-def site_domain(site_url: str) -> str:
-    """The host name of SITE_URL: the domain of every iCal UID."""
-    return urlsplit(site_url).hostname or "lamalle.invalid"
 
 
 def normalise_database_url(url: str) -> str:
@@ -80,6 +74,8 @@ def load(instance_path: Path, given: dict | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 10 minutes"),
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 10 minutes"),
+        "RESET_LIMIT": os.environ.get("RESET_LIMIT", "5 per 10 minutes"),
+        "REGISTER_LIMIT": os.environ.get("REGISTER_LIMIT", "10 per hour"),
         "FEED_RATE_LIMIT": os.environ.get("FEED_RATE_LIMIT", "120 per minute"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(5 * 1024 * 1024))),
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),

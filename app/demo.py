@@ -6,34 +6,26 @@ People are invented; structure names are the network's own. Loaded by `flask see
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
+from sqlalchemy import delete, func, select
 
-from app.i18n import utcnow
+from app.db import DbSession, unit_of_work
 from app.models import (
-    AgendaEvent,
     AgendaTheme,
-    AuditEntry,
-    Blackout,
-    Booking,
+    BookingStatus,
     Category,
     Departement,
-    Enrolment,
     Organisation,
+    OutboxMessage,
     Resource,
-    Role,
-    TrainingSession,
     TrainingTopic,
     User,
-    UserRole,
 )
-from app.services import credentials
+from app.services import accounts, agenda, blackouts, booking, catalogue, training
 from app.services.calendar import local_midnight
+from app.services.context import ServiceContext
 
 PASSWORD = "lamalle-demo"
 
@@ -220,39 +212,68 @@ ACCOUNTS = (
 )
 
 
-def load(session: Session, now: datetime | None = None) -> None:
-    now = now or utcnow()
+# The demo's story begins this long before the moment it is loaded: people register and
+# the catalogue is set up first, so that the past bookings can be made under the rules.
+SET_UP = timedelta(days=120)
+
+
+def load(session: DbSession, ctx: ServiceContext) -> None:
+    """Everything through the services, as its people would have done it, at the moments they
+    would have; ctx.actor (the console, an admin) sets up the first admin. One unit of work."""
     if session.scalar(select(User.id).where(User.email == "admin@example.org")) is not None:
         return
+    with unit_of_work(session):
+        last_email = session.scalar(select(func.max(OutboxMessage.id))) or 0
+        people = _people(session, ctx.at(ctx.now - SET_UP))
+        admin = ctx.acting_as(people["admin"])
+        categories = _catalogue(session, admin.at(ctx.now - SET_UP))
+        _bookings(session, ctx, people)
+        _trainings(session, ctx, people, categories)
+        _agenda(session, ctx, people)
+        # Invented people at example.org are told nothing of an invented past.
+        session.execute(delete(OutboxMessage).where(OutboxMessage.id > last_email))
+
+
+def _people(session: DbSession, ctx: ServiceContext) -> dict[str, User]:
+    """The structures (no service: plain rows), then each person registered, given roles and approved."""
     departements = {d.code: d for d in session.scalars(select(Departement))}
     organisations = {}
     for name, kind, code in ORGANISATIONS:
-        organisation = Organisation(name=name, kind=kind, departement_code=code)
-        session.add(organisation)
-        organisations[name] = organisation
+        organisations[name] = Organisation(name=name, kind=kind, departement_code=code)
+        session.add(organisations[name])
     session.flush()
 
-    password_hash = generate_password_hash(PASSWORD)
+    people: dict[str, User] = {}
+    approver = ctx  # the console for the first admin; that admin for everyone else
     for email, name, organisation, code, roles, hosted in PEOPLE:
-        user = User(
+        user = accounts.register(
+            session,
+            ctx,
             email=email,
             display_name=name,
-            password_hash=password_hash,
-            organisation_id=organisations[organisation].id,
-            departement_code=code,
+            password=PASSWORD,
+            organisation=organisations[organisation],
+            departement=departements[code],
             locale="fr",
-            active=True,
-            created_at=now,
-            approved_at=now,
         )
-        user.role_rows = [UserRole(role=Role.MEMBER.value), *(UserRole(role=r) for r in roles)]
-        user.hosted_departements = [departements[c] for c in hosted]
-        session.add(user)
+        if roles:
+            accounts.set_roles(
+                session, approver, user=user, roles=roles, host_departements=[departements[c] for c in hosted]
+            )
+        accounts.approve(session, approver, user=user)
+        people[email.split("@")[0]] = user
+        if "admin" in people:
+            approver = ctx.acting_as(people["admin"])
+    return people
 
+
+def _catalogue(session: DbSession, ctx: ServiceContext) -> dict[str, Category]:
     categories = {}
     for slug, name, plural, description, pickup, approval, hours, lead, advance, buffer, limit in CATEGORIES:
-        category = Category(
-            slug=slug,
+        category = catalogue.save_category(
+            session,
+            ctx,
+            category=None,
             name=name,
             name_plural=plural,
             description=description,
@@ -264,42 +285,47 @@ def load(session: Session, now: datetime | None = None) -> None:
             buffer_hours=buffer,
             per_member_limit=limit,
         )
-        session.add(category)
+        # The guide links to categories by these short slugs ([[reserver:kit-streaming]]).
+        category.slug = slug
         categories[slug] = category
-    session.flush()
 
-    for code, departement in sorted(departements.items()):
-        session.add(
-            Resource(
-                name=f"Stand PLV {departement.name}",
-                category_id=categories["stand-plv"].id,
-                departement_code=code,
-                description="Stand ludique à volets : des cases à ouvrir pour découvrir les actions, "
-                "les acteurs et les thèmes du réseau, et un fond pour se prendre en photo.",
-                created_at=now,
-            )
+    def add(slug: str, name: str, code: str, description: str = "", **account: str) -> None:
+        catalogue.save_resource(
+            session,
+            ctx,
+            resource=None,
+            name=name,
+            category=categories[slug],
+            departement_code=code,
+            description=description,
+            **account,
+        )
+
+    for code, departement in sorted((d.code, d) for d in session.scalars(select(Departement))):
+        add(
+            "stand-plv",
+            f"Stand PLV {departement.name}",
+            code,
+            "Stand ludique à volets : des cases à ouvrir pour découvrir les actions, "
+            "les acteurs et les thèmes du réseau, et un fond pour se prendre en photo.",
         )
     for slug, name, code in EQUIPMENT:
-        session.add(
-            Resource(name=name, category_id=categories[slug].id, departement_code=code, description="", created_at=now)
-        )
-    key = current_app.config["CREDENTIALS_KEY"]
+        add(slug, name, code)
     for slug, name, code, login, password in ACCOUNTS:
-        session.add(
-            Resource(
-                name=name,
-                category_id=categories[slug].id,
-                departement_code=code,
-                description="Les identifiants s'affichent sur votre réservation, pendant sa durée.",
-                credentials_encrypted=credentials.encrypt(key, credentials.Credentials(login, password)),
-                created_at=now,
-            )
+        add(
+            slug,
+            name,
+            code,
+            "Les identifiants s'affichent sur votre réservation, pendant sa durée.",
+            account_login=login,
+            account_password=password,
         )
-    session.flush()
-    _bookings(session, now)
-    _trainings(session, now)
-    _agenda(session, now)
-    session.commit()
+    return categories
+
+
+def _at(zone: ZoneInfo, today: date, days: int, hour: int) -> datetime:
+    """`days` from today at `hour`, the site's time, as a UTC instant."""
+    return datetime.combine(today + timedelta(days=days), time(hour), tzinfo=zone).astimezone(UTC)
 
 
 # (resource name, département, borrower, start (days from today, hour), end (days, hour), status, purpose)
@@ -315,7 +341,7 @@ BOOKINGS = (
     ),
     ("Micro main Shure SM58", "34", "membre", (-20, 9), (-18, 18), "returned", "Table ronde « Sciences et fake news »"),
     ("Stand PLV Aude", "11", "membre2", (-12, 9), (-9, 18), "returned", "Forum des associations de Carcassonne"),
-    ("Kit de streaming Montpellier", "34", "membre", (-6, 9), (-2, 18), "picked_up", "Live depuis la station marine"),
+    ("Kit de streaming Montpellier", "34", "membre", (-5, 9), (-2, 18), "picked_up", "Live depuis la station marine"),
     ("Micro USB Blue Yeti", "11", "membre", (-1, 9), (2, 18), "picked_up", "Podcast de la Rentrée"),
     ("Hybride Canon EOS R10", "34", "membre2", (0, 14), (3, 18), "approved", "Reportage Fête de la science"),
     ("Paire de micros-cravates Sennheiser", "34", "membre", (2, 9), (4, 18), "requested", "Interviews de chercheuses"),
@@ -331,58 +357,40 @@ BOOKINGS = (
 )
 
 
-def _bookings(session: Session, now: datetime) -> None:
-    paris = ZoneInfo("Europe/Paris")
-    today = now.astimezone(paris).date()
-
-    def at(days: int, hour: int) -> datetime:
-        return datetime.combine(today + timedelta(days=days), time(hour), tzinfo=paris).astimezone(UTC)
-
-    people = {u.email.split("@")[0]: u for u in session.scalars(select(User))}
+def _bookings(session: DbSession, ctx: ServiceContext, people: dict[str, User]) -> None:
+    """Each booking lived through: asked ten days ahead, approved five days ahead, picked up, returned."""
+    today = ctx.now.astimezone(ctx.zone).date()
     resources = {(r.name, r.departement_code): r for r in session.scalars(select(Resource))}
     for name, code, who, start, end, status, purpose in BOOKINGS:
         resource = resources[(name, code)]
-        host = resource.hosts[0] if resource.hosts else people["admin"]
-        starts_at, ends_at = at(*start), at(*end)
-        booking = Booking(
-            resource_id=resource.id,
-            user_id=people[who].id,
+        holder = ctx.acting_as(people[who])
+        host = ctx.acting_as(resource.hosts[0] if resource.hosts else people["admin"])
+        starts_at, ends_at = _at(ctx.zone, today, *start), _at(ctx.zone, today, *end)
+        made = booking.create(
+            session,
+            holder.at(starts_at - timedelta(days=10)),
+            resource=resource,
             starts_at=starts_at,
             ends_at=ends_at,
-            held_until=ends_at + resource.category.buffer,
-            status=status,
             purpose=purpose,
-            created_at=starts_at - timedelta(days=10),
-            updated_at=min(now, ends_at),
-            sequence=0 if status == "requested" else 1,
         )
-        if status in {"approved", "picked_up", "returned"}:
-            booking.decided_by_id, booking.decided_at = host.id, starts_at - timedelta(days=5)
+        if status == "cancelled":
+            booking.cancel(session, holder.at(starts_at - timedelta(days=3)), booking=made)
+            continue
+        if status != "requested" and made.status == BookingStatus.REQUESTED:
+            booking.approve(session, host.at(starts_at - timedelta(days=5)), booking=made)
         if status in {"picked_up", "returned"}:
-            booking.handed_over_by_id, booking.picked_up_at = host.id, starts_at
+            booking.record_pickup(session, host.at(starts_at), booking=made)
         if status == "returned":
-            booking.received_by_id, booking.returned_at = host.id, ends_at
-            booking.condition = "ok"
-        session.add(booking)
-        session.flush()
-        session.add(
-            AuditEntry(
-                at=booking.created_at,
-                actor_id=booking.user_id,
-                subject_type="booking",
-                subject_id=booking.id,
-                action="create",
-                to_state="requested",
-            )
-        )
-    session.add(
-        Blackout(
-            departement_code="48",
-            starts_at=at(20, 0),
-            ends_at=at(34, 0),
-            reason="Congés de l'hôte départemental",
-            created_by_id=people["hote.lozere"].id,
-        )
+            booking.record_return(session, host.at(ends_at), booking=made, condition="ok")
+    lozere = ctx.acting_as(people["hote.lozere"])
+    blackouts.create(
+        session,
+        lozere,
+        departement_code="48",
+        starts_at=_at(ctx.zone, today, 20, 0),
+        ends_at=_at(ctx.zone, today, 34, 0),
+        reason="Congés de l'hôte départemental",
     )
 
 
@@ -473,54 +481,43 @@ DESCRIPTION = """Une session courte et pratique, pensée pour les structures du 
 Apportez vos exemples : on part de ce que vous voulez faire."""
 
 
-def _trainings(session: Session, now: datetime) -> None:
-    paris = ZoneInfo("Europe/Paris")
-    today = now.astimezone(paris).date()
+def _trainings(
+    session: DbSession, ctx: ServiceContext, people: dict[str, User], categories: dict[str, Category]
+) -> None:
+    """Sessions planned two months ahead, signed up for a month ahead, attendance ticked after."""
+    today = ctx.now.astimezone(ctx.zone).date()
     topics = {t.slug: t for t in session.scalars(select(TrainingTopic))}
-    people = {u.email.split("@")[0]: u for u in session.scalars(select(User).order_by(User.id))}
     learners = [u for key, u in people.items() if key not in {"admin", "formatrice"}]
-    streaming = session.scalar(select(Category).where(Category.slug == "kit-streaming"))
     for slug, title, days, hour, hours, mode, place, code, capacity, trainer, signups in TRAININGS:
-        starts_at = datetime.combine(today + timedelta(days=days), time(hour), tzinfo=paris).astimezone(UTC)
-        training = TrainingSession(
-            topic_id=topics[slug].id,
-            title=title,
-            description=DESCRIPTION,
-            starts_at=starts_at,
-            ends_at=starts_at + timedelta(hours=hours),
-            mode=mode,
-            video_link="https://visio.example.org/la-malle-" + slug if mode == "online" else None,
-            place=place,
-            departement_code=code,
-            capacity=capacity,
-            registration_deadline=starts_at - timedelta(days=1),
-            level="advanced" if "perfectionnement" in title else "beginner",
-            created_at=now - timedelta(days=60),
-            updated_at=now - timedelta(days=60),
-            sequence=0,
+        starts_at = _at(ctx.zone, today, days, hour)
+        ends_at = starts_at + timedelta(hours=hours)
+        runner = ctx.acting_as(people[trainer])
+        course = training.create_session(
+            session,
+            runner.at(ctx.now - timedelta(days=60)),
+            fields=training.SessionFields(
+                topic_id=topics[slug].id,
+                title=title,
+                description=DESCRIPTION,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                mode=mode,
+                video_link="https://visio.example.org/la-malle-" + slug if mode == "online" else None,
+                place=place,
+                departement_code=code,
+                capacity=capacity,
+                registration_deadline=starts_at - timedelta(days=1),
+                level="advanced" if "perfectionnement" in title else "beginner",
+            ),
+            advised=[categories["kit-streaming"]] if slug == "live-video" else [],
         )
-        training.trainers = [people[trainer]]
-        if slug == "live-video":
-            training.advised_categories = [streaming]
-        session.add(training)
-        session.flush()
         for index, learner in enumerate(learners[:signups]):
-            queued = now - timedelta(days=30, hours=-index)
-            past = days < 0
-            if index < capacity:
-                status = ("attended" if index % 4 else "registered") if past else "registered"
-            else:
-                status = "waitlisted"
-            session.add(
-                Enrolment(
-                    session_id=training.id,
-                    user_id=learner.id,
-                    status=status,
-                    queued_at=queued,
-                    created_at=queued,
-                    updated_at=queued,
-                    sequence=0,
-                )
+            signed_up = ctx.now - timedelta(days=30, hours=-index)
+            training.sign_up(session, ctx.acting_as(learner).at(signed_up), training=course)
+        if days < 0:  # past: three in four of those seated came
+            came = {learner.id for index, learner in enumerate(learners[: min(signups, capacity)]) if index % 4}
+            training.mark_attendance(
+                session, runner.at(ends_at + timedelta(hours=1)), training=course, attended_user_ids=came
             )
 
 
@@ -553,42 +550,44 @@ TOWNS = {
 }
 
 
-def _agenda(session: Session, now: datetime) -> None:
-    """About sixty events from two months ago to four months ahead, in every département."""
-    paris = ZoneInfo("Europe/Paris")
-    today = now.astimezone(paris).date()
-    themes = {t.slug: t for t in session.scalars(select(AgendaTheme))}
+def _agenda(session: DbSession, ctx: ServiceContext, people: dict[str, User]) -> None:
+    """About sixty events from two months ago to four months ahead, in every département:
+    published by the coordination, a few proposed by a member and waiting for moderation."""
+    zone = ctx.zone
+    today = ctx.now.astimezone(zone).date()
+    themes = {t.slug: t.id for t in session.scalars(select(AgendaTheme))}
     organisers = [name for name, _kind, _code in ORGANISATIONS]
     codes = sorted(TOWNS)
+    coordination = ctx.acting_as(people["admin"]).at(ctx.now - timedelta(days=90))
+    member = ctx.acting_as(people["membre"]).at(ctx.now - timedelta(days=90))
     for n in range(60):
         title, audiences, theme_slugs, campaign = AGENDA_KINDS[n % len(AGENDA_KINDS)]
         code = codes[n % len(codes)]
         day = today + timedelta(days=-60 + n * 3)
         all_day = n % 5 == 0
         if all_day:
-            starts_at = local_midnight(day, paris)
+            starts_at = local_midnight(day, zone)
             ends_at = starts_at + timedelta(days=1 + n % 2)
         else:
-            starts_at = datetime.combine(day, time(10 + n % 9), tzinfo=paris)
+            starts_at = datetime.combine(day, time(10 + n % 9), tzinfo=zone)
             ends_at = starts_at + timedelta(hours=2)
-        event = AgendaEvent(
-            title=f"{title} à {TOWNS[code]}",
-            description="Entrée libre. Un événement du réseau Science(s) en Occitanie.",
-            organiser_name=organisers[n % len(organisers)],
-            starts_at=starts_at.astimezone(UTC),
-            ends_at=ends_at.astimezone(UTC),
-            all_day=all_day,
-            departement_code=code,
-            town=TOWNS[code],
-            audiences=audiences,
-            region_supported=n % 3 == 0,
-            campaign=campaign
-            if (campaign == "rentree" and day.month == 9) or (campaign == "ete" and 6 <= day.month <= 8)
-            else None,
-            status="proposed" if n % 17 == 5 else "published",
-            created_at=now - timedelta(days=90),
-            updated_at=now - timedelta(days=90),
-            sequence=0,
+        in_season = (campaign == "rentree" and day.month == 9) or (campaign == "ete" and 6 <= day.month <= 8)
+        agenda.propose(
+            session,
+            member if n % 17 == 5 else coordination,
+            fields=agenda.EventFields(
+                title=f"{title} à {TOWNS[code]}",
+                description="Entrée libre. Un événement du réseau Science(s) en Occitanie.",
+                starts_at=starts_at.astimezone(UTC),
+                ends_at=ends_at.astimezone(UTC),
+                all_day=all_day,
+                departement_code=code,
+                town=TOWNS[code],
+                link=None,
+                audiences=audiences.split(),
+                theme_ids=[themes[slug] for slug in theme_slugs],
+                region_supported=n % 3 == 0,
+                campaign=campaign if in_season else None,
+                organiser_name=organisers[n % len(organisers)],
+            ),
         )
-        event.themes = [themes[slug] for slug in theme_slugs]
-        session.add(event)

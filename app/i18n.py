@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
-from flask import current_app, has_request_context, request, session
+from flask import current_app, has_app_context, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -20,14 +20,14 @@ def select_locale() -> str:
     if not has_request_context():  # the CLI, the scheduler (emails force the person's own)
         return current_app.config["DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
-        return current_user.locale
+        return str(current_user.locale)
     chosen = session.get("lang")
     if chosen in languages:
-        return chosen
+        return str(chosen)
     asked = request.args.get("lang")
     if asked in languages:
-        return asked
-    return current_app.config["DEFAULT_LOCALE"]
+        return str(asked)
+    return str(current_app.config["DEFAULT_LOCALE"])
 
 
 def select_timezone() -> str:
@@ -88,8 +88,12 @@ def weekday_names() -> list[str]:
 
 
 def utcnow() -> datetime:
-    """The wall clock, for views and the CLI only; services are given `now`."""
-    return datetime.now(UTC)
+    """Now, for views and templates (the test clock when one is set); services are given `ctx.now`."""
+    if not has_app_context():
+        return datetime.now(UTC)
+    from app.entry import clock
+
+    return clock()
 
 
 def register_filters(app) -> None:

@@ -1,7 +1,8 @@
 """Scheduled work, run by APScheduler (in `make run`, or `flask scheduler`) or by cron (`flask send-due`).
 
 Two jobs: the tick writes the reminders that are due to the outbox; the sender delivers
-what the outbox holds. Both are safe to run in several processes at once.
+what the outbox holds. Both are safe to run in several processes at once. Each job builds
+its context (`entry.for_job`) and owns its units of work: the services it calls never commit.
 
 Jobs are derived from the database at each run, never stored in the scheduler: a restart
 loses nothing, and the scheduler's own state need not be shared between processes.
@@ -10,64 +11,131 @@ loses nothing, and the scheduler's own state need not be shared between processe
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from zoneinfo import ZoneInfo
+from email.message import EmailMessage
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 
-from app.config import site_domain
+from app import entry
+from app.db import DbSession, unit_of_work
 from app.extensions import db
-from app.i18n import utcnow
-from app.models import AgendaSource
+from app.models import AgendaSource, OutboxStatus
 from app.services import agenda_import, mail, outbox, reminders
+from app.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
 
+Deliver = Callable[[EmailMessage], None]
+
 
 @contextmanager
-def job_context(app: Flask):
-    """An app context whose session is removed at the end (emails build their links on SITE_URL)."""
+def job_context(app: Flask) -> Iterator[ServiceContext]:
+    """An app context and the job's service context; the session is removed at the end."""
     with app.app_context():
         try:
-            yield
+            yield entry.for_job(app)
         finally:
             db.session.remove()
 
 
+# Reminders ---------------------------------------------------------------------------------------
+
+
+def write_reminders(session: DbSession, ctx: ServiceContext) -> int:
+    """Write the reminders due at ctx.now; returns how many outbox rows were added.
+
+    Finding and rendering them only reads; the write lock is taken afterwards, for the
+    few inserts alone. Two ticks at once may render the same email: the unique key keeps one.
+    """
+    drafts = reminders.drafts(session, ctx, due=reminders.due(session, ctx))
+    if not drafts:
+        session.rollback()  # ends the read transaction
+        return 0
+    with unit_of_work(session):
+        return reminders.write(session, ctx, drafts=drafts)
+
+
 def tick(app: Flask) -> int:
-    """Write the reminders due now to the outbox; returns how many rows were added."""
-    with job_context(app):
-        written = reminders.due(
-            db.session, utcnow(), zone=ZoneInfo(app.config["TIMEZONE"]), domain=site_domain(app.config["SITE_URL"])
-        )
+    with job_context(app) as ctx:
+        written = write_reminders(db.session, ctx)
         if written:
             log.info("Reminders: %s email(s) written to the outbox", written)
         return written
 
 
-def import_agenda(app: Flask) -> dict[str, agenda_import.ImportReport]:
-    """Fetch every partner calendar that has an address, and import it."""
-    with job_context(app):
-        reports = {}
-        zone = ZoneInfo(app.config["TIMEZONE"])
-        for source in db.session.scalars(select(AgendaSource).where(AgendaSource.url.is_not(None))).all():
-            reports[source.name] = agenda_import.import_source(db.session, source=source, now=utcnow(), zone=zone)
-        return reports
+# Sending -----------------------------------------------------------------------------------------
+
+
+def send_due(
+    session: DbSession, ctx: ServiceContext, *, deliver: Deliver, sender: str, limit: int = 50
+) -> outbox.SendReport:
+    """Send up to `limit` due emails, each exactly once as far as SMTP allows.
+
+    The claim commits before any sending; no transaction is open during a network call;
+    each outcome commits on its own, so that a crash loses at most the lease on what was
+    claimed (sent again once the lease ends), never an email, and repeats no sent one.
+    """
+    report = outbox.SendReport()
+    with unit_of_work(session):
+        claimed = outbox.claim(session, ctx, limit=limit)
+    for row_id in claimed:
+        message = outbox.message_for(session, row_id, sender)
+        session.rollback()  # no transaction is held open across the network call
+        if message is None:
+            continue
+        try:
+            deliver(message)
+        except Exception as exc:  # any failure of the SMTP exchange is retried
+            with unit_of_work(session):
+                status = outbox.record_failure(session, ctx, row_id=row_id, error=exc)
+            if status == OutboxStatus.FAILED:
+                report.failed += 1
+            else:
+                report.retried += 1
+        else:
+            with unit_of_work(session):
+                outbox.record_sent(session, ctx, row_id=row_id)
+            report.sent += 1
+    return report
 
 
 def send(app: Flask) -> outbox.SendReport:
-    with job_context(app):
+    with job_context(app) as ctx:
         settings = mail.MailSettings.from_config(app.config)
-        report = outbox.send_due(
-            db.session, deliver=lambda message: mail.send(settings, message), sender=settings.sender, now=utcnow()
-        )
+        report = send_due(db.session, ctx, deliver=lambda message: mail.send(settings, message), sender=settings.sender)
         if report.sent or report.retried or report.failed:
             log.info("Outbox: %s sent, %s to retry, %s failed", report.sent, report.retried, report.failed)
         return report
 
 
-def build_scheduler(app: Flask, *, blocking: bool):
+# Partners' calendars -----------------------------------------------------------------------------
+
+
+def import_source(session: DbSession, ctx: ServiceContext, *, source: AgendaSource) -> agenda_import.ImportReport:
+    """Fetch a partner's calendar outside any transaction (it may take the whole timeout),
+    then import it in a unit of work of its own; an unreachable address is reported on the source."""
+    url = source.url or ""
+    session.rollback()  # no read transaction held open across the network either
+    try:
+        data = agenda_import.fetch(url)
+    except agenda_import.FetchError as error:
+        with unit_of_work(session):
+            return agenda_import.record_fetch_error(session, ctx, source=source, error=error)
+    with unit_of_work(session):
+        return agenda_import.import_bytes(session, ctx, source=source, data=data)
+
+
+def import_agenda(app: Flask) -> dict[str, agenda_import.ImportReport]:
+    """Every partner calendar that has an address, one after the other."""
+    with job_context(app) as ctx:
+        sources = db.session.scalars(select(AgendaSource).where(AgendaSource.url.is_not(None))).all()
+        return {source.name: import_source(db.session, ctx, source=source) for source in sources}
+
+
+def build_scheduler(app: Flask, *, blocking: bool) -> Any:
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 

@@ -22,7 +22,8 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app import create_app
+from app import create_app, entry
+from app.db import unit_of_work
 from app.extensions import db
 from app.models import Booking
 from app.services import booking, catalogue, feeds
@@ -92,7 +93,8 @@ def main() -> None:
                 )
             )
         session.commit()
-        token = feeds.new_token(session, member)
+        with unit_of_work(session):
+            token = feeds.new_token(session, entry.build(app, member))
         member_id, category_id, first_resource_id = member.id, category.id, resources[0].id
 
     client = app.test_client()
@@ -115,15 +117,15 @@ def main() -> None:
         def create_one():
             n = next(slot)
             start = datetime.now(UTC) + timedelta(days=3000 + n)
-            booking.create(
-                session,
-                actor=actor,
-                resource=free[n % len(free)],
-                starts_at=start,
-                ends_at=start + timedelta(hours=5),
-                purpose="",
-                now=datetime.now(UTC),
-            )
+            with unit_of_work(session):
+                booking.create(
+                    session,
+                    entry.build(app, actor),
+                    resource=free[n % len(free)],
+                    starts_at=start,
+                    ends_at=start + timedelta(hours=5),
+                    purpose="",
+                )
 
         create_ms = median_ms(create_one, rounds=21)
 

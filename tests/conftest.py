@@ -116,6 +116,24 @@ def _empty_tables() -> None:
 
 
 @pytest.fixture
+def ctx(app):
+    """A service context: `ctx(actor, now=…)`; NOW (a Monday morning of 2027) unless told."""
+    return factories.make_context
+
+
+@pytest.fixture
+def clock(app):
+    """The web app's clock, fixed: `clock(instant)`; put back to the wall clock after the test."""
+
+    def set_clock(now):
+        app.config["FIXED_NOW"] = now
+        return now
+
+    yield set_clock
+    app.config.pop("FIXED_NOW", None)
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from app import entry
 from app.models import Booking, BookingStatus, Category, Departement, Resource, Role, User, UserRole
+from app.services.context import ServiceContext
 
 PASSWORD = "mot-de-passe-solide"
 # Hashing is slow on purpose; tests share one hash of the one password.
@@ -16,6 +20,14 @@ _PASSWORD_HASH = generate_password_hash(PASSWORD)
 _counter = itertools.count(1)
 
 NOW = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)  # a Monday
+
+
+def make_context(actor: User | None = None, now: datetime = NOW, **overrides) -> ServiceContext:
+    """The context a service is given, as an entry point builds it, at `now` for `actor`."""
+    return replace(entry.build(current_app, actor, now), **overrides)
+
+
+ctx = make_context  # tests read `booking.create(session, ctx(member), …)`
 
 
 def make_user(session, *, roles=(), hosts=(), approved: bool = True, **overrides) -> User:

@@ -5,7 +5,7 @@ from app.models.audit import AuditEntry
 from app.models.bookings import HOLDING_STATUSES, Booking, BookingStatus, Condition
 from app.models.content import GuidePage, GuideRevision
 from app.models.outbox import OutboxMessage, OutboxStatus
-from app.models.people import Departement, Organisation, OrganisationKind, Role, User, UserRole
+from app.models.people import Departement, Organisation, OrganisationKind, Role, User, UserRole, host_departements
 from app.models.resources import Blackout, Category, Resource
 from app.models.trainings import SEATED, Enrolment, EnrolmentStatus, TrainingSession, TrainingTopic
 
@@ -37,4 +37,5 @@ __all__ = [
     "TrainingTopic",
     "User",
     "UserRole",
+    "host_departements",
 ]

@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
+from typing import ClassVar
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ColumnElement,
+    ForeignKey,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.people import Departement, Organisation
-from app.models.types import UTCDateTime
+from app.models.types import ICalTouched, StateEnum, UTCDateTime, state_column
 
 
-class EventStatus(enum.StrEnum):
-    PROPOSED = "proposed"
-    PUBLISHED = "published"
-    REFUSED = "refused"
-    CANCELLED = "cancelled"
+class EventStatus(StateEnum):
+    PROPOSED = "proposed", _l("À relire")
+    PUBLISHED = "published", _l("Publié")
+    REFUSED = "refused", _l("Refusé")
+    CANCELLED = "cancelled", _l("Annulé")
 
 
-class AgendaTheme(db.Model):
+V = EventStatus
+
+
+class AgendaTheme(Model):
     __tablename__ = "agenda_themes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,7 +51,7 @@ event_themes = Table(
 )
 
 
-class AgendaSource(db.Model):
+class AgendaSource(Model):
     """A partner's public calendar (an address fetched daily, or files uploaded by an admin)."""
 
     __tablename__ = "agenda_sources"
@@ -54,7 +69,7 @@ class AgendaSource(db.Model):
     organisation: Mapped[Organisation | None] = relationship()
 
 
-class AgendaEvent(db.Model):
+class AgendaEvent(ICalTouched, Model):
     __tablename__ = "agenda_events"
     __table_args__ = (
         CheckConstraint("ends_at >= starts_at", name="ends_after_start"),
@@ -76,14 +91,33 @@ class AgendaEvent(db.Model):
     audiences: Mapped[str] = mapped_column(String(100), default="")
     region_supported: Mapped[bool] = mapped_column(Boolean, default=False)
     campaign: Mapped[str | None] = mapped_column(String(10))  # "rentree" or "ete"
-    status: Mapped[str] = mapped_column(String(10), index=True)
+    status: Mapped[EventStatus] = mapped_column(state_column(EventStatus, name="status", length=10), index=True)
     refusal_reason: Mapped[str | None] = mapped_column(String(500))
     proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     source_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_sources.id"), index=True)
     source_uid: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    sequence: Mapped[int] = mapped_column(Integer, default=0)
 
     departement: Mapped[Departement | None] = relationship(lazy="joined")
     themes: Mapped[list[AgendaTheme]] = relationship(secondary=event_themes, lazy="selectin")
+
+    # Which states each moderation action may start from.
+    TRANSITIONS: ClassVar[dict[str, tuple[EventStatus, ...]]] = {
+        "publish": (V.PROPOSED, V.REFUSED),
+        "refuse": (V.PROPOSED,),
+        "cancel": (V.PROPOSED, V.PUBLISHED),
+        # Back in a partner's calendar after the import marked it gone: only the import reopens.
+        "reopen": (V.CANCELLED,),
+    }
+
+    def can(self, action: str) -> bool:
+        return self.status in self.TRANSITIONS[action]
+
+    @hybrid_property
+    def is_public(self) -> bool:
+        return self.status in (V.PUBLISHED, V.CANCELLED)
+
+    @is_public.inplace.expression
+    @classmethod
+    def _is_public_sql(cls) -> ColumnElement[bool]:
+        return cls.status.in_((V.PUBLISHED, V.CANCELLED))

@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.people import User
 from app.models.types import UTCDateTime
 
 
-class GuidePage(db.Model):
+class GuidePage(Model):
     __tablename__ = "guide_pages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -23,7 +23,7 @@ class GuidePage(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())  # who: see the revisions
 
 
-class GuideRevision(db.Model):
+class GuideRevision(Model):
     __tablename__ = "guide_revisions"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
-from app.models.types import UTCDateTime
+from app.extensions import Model
+from app.models.types import StateEnum, UTCDateTime, state_column
 
 
-class OutboxStatus(enum.StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
+class OutboxStatus(StateEnum):
+    PENDING = "pending", _l("En attente d'envoi")
+    SENT = "sent", _l("Envoyé")
+    FAILED = "failed", _l("En échec")
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -29,7 +29,9 @@ class OutboxMessage(db.Model):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
     ics: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.PENDING.value, index=True)
+    status: Mapped[OutboxStatus] = mapped_column(
+        state_column(OutboxStatus, name="status", length=10), default=OutboxStatus.PENDING, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     # A claim is a lease: a sender that dies after claiming leaves the row to be claimed

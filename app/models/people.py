@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.types import UTCDateTime
 
 
@@ -31,7 +31,7 @@ class OrganisationKind(enum.StrEnum):
     COMPANY = "company"
 
 
-class Departement(db.Model):
+class Departement(Model):
     __tablename__ = "departements"
 
     code: Mapped[str] = mapped_column(String(3), primary_key=True)
@@ -49,7 +49,7 @@ class Departement(db.Model):
         return f"<Departement {self.code}>"
 
 
-class Organisation(db.Model):
+class Organisation(Model):
     __tablename__ = "organisations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,14 +68,14 @@ host_departements = Table(
 )
 
 
-class UserRole(db.Model):
+class UserRole(Model):
     __tablename__ = "user_roles"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.people import Departement, User
 from app.models.types import UTCDateTime
 
 
-class Category(db.Model):
+class Category(Model):
     __tablename__ = "categories"
     __table_args__ = (
         CheckConstraint("max_duration_hours > 0", name="max_duration_positive"),
@@ -47,7 +47,7 @@ class Category(db.Model):
         return not self.needs_pickup
 
 
-class Resource(db.Model):
+class Resource(Model):
     __tablename__ = "resources"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,7 +72,7 @@ class Resource(db.Model):
         return self.departement.hosts
 
 
-class Blackout(db.Model):
+class Blackout(Model):
     """A period when one resource, or a whole département's store, is closed."""
 
     __tablename__ = "blackouts"

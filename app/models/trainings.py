@@ -2,30 +2,44 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
+from typing import ClassVar
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ColumnElement,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.people import Departement, User
 from app.models.resources import Category
-from app.models.types import UTCDateTime
+from app.models.types import ICalTouched, StateEnum, UTCDateTime, state_column
 
 
-class EnrolmentStatus(enum.StrEnum):
-    REGISTERED = "registered"
-    WAITLISTED = "waitlisted"
-    CANCELLED = "cancelled"
-    ATTENDED = "attended"
+class EnrolmentStatus(StateEnum):
+    REGISTERED = "registered", _l("Inscrit·e")
+    WAITLISTED = "waitlisted", _l("Liste d'attente")
+    CANCELLED = "cancelled", _l("Annulée")
+    ATTENDED = "attended", _l("Présent·e")
 
 
+E = EnrolmentStatus
 # Holding a seat: counted against capacity.
-SEATED = (EnrolmentStatus.REGISTERED, EnrolmentStatus.ATTENDED)
+SEATED = (E.REGISTERED, E.ATTENDED)
 
 
-class TrainingTopic(db.Model):
+class TrainingTopic(Model):
     __tablename__ = "training_topics"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,7 +64,7 @@ session_categories = Table(
 )
 
 
-class TrainingSession(db.Model):
+class TrainingSession(ICalTouched, Model):
     __tablename__ = "training_sessions"
     __table_args__ = (
         CheckConstraint("capacity > 0", name="capacity_positive"),
@@ -76,8 +90,6 @@ class TrainingSession(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    sequence: Mapped[int] = mapped_column(Integer, default=0)
 
     topic: Mapped[TrainingTopic] = relationship(lazy="joined")
     departement: Mapped[Departement | None] = relationship(lazy="joined")
@@ -92,7 +104,7 @@ class TrainingSession(db.Model):
         return any(t.id == user.id for t in self.trainers)
 
 
-class Enrolment(db.Model):
+class Enrolment(ICalTouched, Model):
     __tablename__ = "enrolments"
     # One person, one enrolment per session: a cancelled one is reused if they come back.
     __table_args__ = (UniqueConstraint("session_id", "user_id", name="uq_enrolments_session_user"),)
@@ -100,13 +112,33 @@ class Enrolment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[str] = mapped_column(String(12), index=True)
+    status: Mapped[EnrolmentStatus] = mapped_column(state_column(EnrolmentStatus, name="status", length=12), index=True)
     # The waitlist is first come, first served: ordered by this instant, then by id.
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # Which states each action may start from.
+    TRANSITIONS: ClassVar[dict[str, tuple[EnrolmentStatus, ...]]] = {
+        "cancel": (E.REGISTERED, E.WAITLISTED),
+        "promote": (E.WAITLISTED,),
+        "attendance": (E.REGISTERED, E.ATTENDED),
+        "sign-up": (E.CANCELLED,),  # coming back after cancelling reuses the row
+    }
     sequence: Mapped[int] = mapped_column(Integer, default=0)
 
     session: Mapped[TrainingSession] = relationship(lazy="joined")
     user: Mapped[User] = relationship(lazy="joined")
+
+    def can(self, action: str) -> bool:
+        return self.status in self.TRANSITIONS[action]
+
+    @hybrid_property
+    def is_seated(self) -> bool:
+        return self.status in SEATED
+
+    @is_seated.inplace.expression
+    @classmethod
+    def _is_seated_sql(cls) -> ColumnElement[bool]:
+        return cls.status.in_(SEATED)

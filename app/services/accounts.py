@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.db import write_transaction
+from app.db import DbSession, lock
 from app.models import Departement, Organisation, Role, User, UserRole
 from app.services import audit, notify
+from app.services.context import ServiceContext
 from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
 
 MIN_PASSWORD_LENGTH = 10
@@ -29,8 +28,15 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def find_by_email(session: Session, email: str) -> User | None:
+def find_by_email(session: DbSession, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def get_user(session: DbSession, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("Compte introuvable."))
+    return user
 
 
 def check_password_strength(password: str) -> None:
@@ -41,50 +47,7 @@ def check_password_strength(password: str) -> None:
         )
 
 
-def register(
-    session: Session,
-    *,
-    email: str,
-    display_name: str,
-    password: str,
-    now: datetime,
-    organisation: Organisation | None = None,
-    departement: Departement | None = None,
-    locale: str = "fr",
-) -> User:
-    """A new member, who may log in at once but books only once an admin has approved them."""
-    check_password_strength(password)
-    with write_transaction(session):
-        if find_by_email(session, email) is not None:
-            raise Conflict(_("Un compte existe déjà avec cette adresse."), field="email")
-        user = User(
-            email=normalise_email(email),
-            display_name=display_name.strip(),
-            password_hash=generate_password_hash(password),
-            organisation_id=organisation.id if organisation else None,
-            departement_code=departement.code if departement else None,
-            locale=locale,
-            active=True,
-            created_at=now,
-        )
-        user.role_rows.append(UserRole(role=Role.MEMBER.value))
-        session.add(user)
-        session.flush()
-        audit.record(session, actor=user, subject_type="user", subject_id=user.id, action="register", now=now)
-        for admin in notify.admins(session):
-            notify.email_user(
-                session,
-                key=f"user:{user.id}:registered:to:{admin.id}",
-                user=admin,
-                subject=_l("Nouveau compte à valider"),
-                template="account_to_approve",
-                member=user,
-                now=now,
-            )
-    return user
-
-
-def authenticate(session: Session, email: str, password: str) -> User | None:
+def authenticate(session: DbSession, email: str, password: str) -> User | None:
     user = find_by_email(session, email)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
@@ -96,74 +59,132 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def _require_admin(actor: User) -> None:
+def _require_admin(ctx: ServiceContext) -> User:
+    actor = ctx.user
     if not actor.is_admin:
         raise Forbidden(_("Réservé aux administrateurs."))
+    return actor
 
 
-def approve(session: Session, *, actor: User, user: User, now: datetime) -> None:
-    _require_admin(actor)
-    with write_transaction(session):
-        if user.approved_at is None:
-            user.approved_at = now
-            user.approved_by_id = actor.id
-            audit.record(session, actor=actor, subject_type="user", subject_id=user.id, action="approve", now=now)
+def _require_self_or_admin(ctx: ServiceContext, user: User) -> User:
+    actor = ctx.user
+    if actor.id != user.id and not actor.is_admin:
+        raise Forbidden(_("Ce n'est pas votre compte."))
+    return actor
 
 
-def set_active(session: Session, *, actor: User, user: User, active: bool, now: datetime) -> None:
-    _require_admin(actor)
+def _locked(session: DbSession, user: User) -> User:
+    found = lock(session, User, user.id)
+    if found is None:
+        raise NotFound(_("Compte introuvable."))
+    return found
+
+
+# Registration and administration -------------------------------------------------------------
+
+
+def register(
+    session: DbSession,
+    ctx: ServiceContext,
+    *,
+    email: str,
+    display_name: str,
+    password: str,
+    organisation: Organisation | None = None,
+    departement: Departement | None = None,
+    locale: str = "fr",
+) -> User:
+    """A new member, who may log in at once but books only once an admin has approved them."""
+    check_password_strength(password)
+    if find_by_email(session, email) is not None:
+        raise Conflict(_("Un compte existe déjà avec cette adresse."), field="email")
+    user = User(
+        email=normalise_email(email),
+        display_name=display_name.strip(),
+        password_hash=generate_password_hash(password),
+        organisation_id=organisation.id if organisation else None,
+        departement_code=departement.code if departement else None,
+        locale=locale,
+        active=True,
+        created_at=ctx.now,
+    )
+    user.role_rows.append(UserRole(role=Role.MEMBER))
+    session.add(user)
+    session.flush()
+    # Whoever fills the form, the history says the person registered themselves.
+    audit.record(session, ctx.acting_as(user), subject_type="user", subject_id=user.id, action="register")
+    for admin in notify.admins(session):
+        notify.email_user(
+            session,
+            ctx,
+            key=f"user:{user.id}:registered:to:{admin.id}",
+            user=admin,
+            subject=_l("Nouveau compte à valider"),
+            template="account_to_approve",
+            member=user,
+        )
+    return user
+
+
+def approve(session: DbSession, ctx: ServiceContext, *, user: User) -> None:
+    actor = _require_admin(ctx)
+    user = _locked(session, user)
+    if user.approved_at is None:
+        user.approved_at = ctx.now
+        user.approved_by_id = actor.id
+        audit.record(session, ctx, subject_type="user", subject_id=user.id, action="approve")
+
+
+def set_active(session: DbSession, ctx: ServiceContext, *, user: User, active: bool) -> None:
+    actor = _require_admin(ctx)
+    # An admin locked out by their own hand may leave the site with nobody to let anyone in.
     if user.id == actor.id and not active:
         raise RuleViolation(_("Vous ne pouvez pas désactiver votre propre compte."))
-    with write_transaction(session):
-        user.active = active
-        audit.record(
-            session,
-            actor=actor,
-            subject_type="user",
-            subject_id=user.id,
-            action="activate" if active else "deactivate",
-            now=now,
-        )
+    user = _locked(session, user)
+    user.active = active
+    audit.record(session, ctx, subject_type="user", subject_id=user.id, action="activate" if active else "deactivate")
 
 
 def set_roles(
-    session: Session,
+    session: DbSession,
+    ctx: ServiceContext,
     *,
-    actor: User,
     user: User,
     roles: Iterable[str],
     host_departements: Iterable[Departement],
-    now: datetime,
 ) -> None:
     """Give exactly these roles; a host is tied to at least one département."""
-    _require_admin(actor)
-    wanted = {Role(r).value for r in roles} | {Role.MEMBER.value}
+    actor = _require_admin(ctx)
+    wanted = {Role(r) for r in roles} | {Role.MEMBER}
     host_departements = list(host_departements)
-    if Role.HOST.value in wanted and not host_departements:
+    if Role.HOST in wanted and not host_departements:
         raise RuleViolation(_("Un hôte doit être rattaché à au moins un département."), field="host_departements")
-    if user.id == actor.id and Role.ADMIN.value not in wanted:
+    if user.id == actor.id and Role.ADMIN not in wanted:
         raise RuleViolation(_("Vous ne pouvez pas retirer votre propre rôle d'administrateur."))
-    with write_transaction(session):
-        before = sorted(user.roles)
-        user.role_rows = [row for row in user.role_rows if row.role in wanted]
-        for role in wanted - user.roles:
-            user.role_rows.append(UserRole(role=role))
-        user.hosted_departements = host_departements if Role.HOST.value in wanted else []
-        audit.record(
-            session,
-            actor=actor,
-            subject_type="user",
-            subject_id=user.id,
-            action="roles",
-            from_state=",".join(before),
-            to_state=",".join(sorted(wanted)),
-            note=" ".join(d.code for d in user.hosted_departements) or None,
-            now=now,
-        )
+    user = _locked(session, user)
+    before = sorted(user.roles)
+    user.role_rows = [row for row in user.role_rows if row.role in wanted]
+    for role in sorted(wanted - user.roles):
+        user.role_rows.append(UserRole(role=role))
+    user.hosted_departements = host_departements if Role.HOST in wanted else []
+    audit.record(
+        session,
+        ctx,
+        subject_type="user",
+        subject_id=user.id,
+        action="roles",
+        from_state=",".join(before),
+        to_state=",".join(sorted(wanted)),
+        note=" ".join(d.code for d in user.hosted_departements) or None,
+    )
+
+
+# The person's own account ----------------------------------------------------------------------
 
 
 def update_profile(
-    session: Session,
+    session: DbSession,
+    ctx: ServiceContext,
     *,
     user: User,
     display_name: str,
@@ -173,64 +194,76 @@ def update_profile(
     locale: str,
     reminder_opt_outs: set[str] | None = None,
 ) -> None:
-    with write_transaction(session):
-        if reminder_opt_outs is not None:
-            user.reminder_opt_outs = " ".join(sorted(reminder_opt_outs))
-        user.display_name = display_name.strip()
-        user.phone = (phone or "").strip() or None
-        user.organisation_id = organisation.id if organisation else None
-        user.departement_code = departement.code if departement else None
-        user.locale = locale
+    _require_self_or_admin(ctx, user)
+    if reminder_opt_outs is not None:
+        user.reminder_opt_outs = " ".join(sorted(reminder_opt_outs))
+    user.display_name = display_name.strip()
+    user.phone = (phone or "").strip() or None
+    user.organisation_id = organisation.id if organisation else None
+    user.departement_code = departement.code if departement else None
+    user.locale = locale
 
 
-def set_locale(session: Session, *, user: User, locale: str, languages: Iterable[str]) -> None:
+def set_locale(session: DbSession, ctx: ServiceContext, *, user: User, locale: str, languages: Iterable[str]) -> None:
+    _require_self_or_admin(ctx, user)
     if locale not in languages:
         raise RuleViolation(_("Langue inconnue."), field="locale")
-    with write_transaction(session):
-        user.locale = locale
+    user.locale = locale
 
 
-def change_password(session: Session, *, user: User, current: str, new: str, now: datetime) -> None:
+def change_password(session: DbSession, ctx: ServiceContext, *, user: User, current: str, new: str) -> None:
+    """Only the person themself, who proves it with the current password."""
+    if ctx.user.id != user.id:
+        raise Forbidden(_("Ce n'est pas votre compte."))
     if not check_password_hash(user.password_hash, current):
         raise RuleViolation(_("Le mot de passe actuel est incorrect."), field="current_password")
     check_password_strength(new)
-    with write_transaction(session):
-        user.password_hash = generate_password_hash(new)
-        audit.record(session, actor=user, subject_type="user", subject_id=user.id, action="password", now=now)
+    user.password_hash = generate_password_hash(new)
+    audit.record(session, ctx, subject_type="user", subject_id=user.id, action="password")
 
 
-def _reset_serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=_RESET_SALT)
+# Forgotten passwords -----------------------------------------------------------------------------
 
 
-def make_reset_token(secret_key: str, user: User) -> str:
+def _reset_serializer(ctx: ServiceContext) -> URLSafeTimedSerializer:
+    """Signed with ctx.signing_key, and dated by ctx.now rather than the system clock."""
+    now = int(ctx.now.timestamp())
+
+    class Signer(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return now
+
+    return URLSafeTimedSerializer(ctx.signing_key, salt=_RESET_SALT, signer=Signer)
+
+
+def make_reset_token(ctx: ServiceContext, user: User) -> str:
     # The token carries a piece of the current hash: once the password changes, every
     # earlier link is dead, which makes each link single-use.
-    return _reset_serializer(secret_key).dumps({"id": user.id, "h": user.password_hash[-16:]})
+    return _reset_serializer(ctx).dumps({"id": user.id, "h": user.password_hash[-16:]})
 
 
-def request_password_reset(session: Session, *, email: str, secret_key: str, now: datetime) -> None:
+def request_password_reset(session: DbSession, ctx: ServiceContext, *, email: str) -> None:
     """Email a reset link to an active account; nothing, and no sign of it, for an unknown address."""
     user = find_by_email(session, email)
     if user is None or not user.active:
         return
-    token = make_reset_token(secret_key, user)
-    with write_transaction(session):
-        notify.email_user(
-            session,
-            # One email per link: the token differs each time, and so does the key.
-            key=f"user:{user.id}:password-reset:{token[-24:]}",
-            user=user,
-            subject=_l("Choisir un nouveau mot de passe"),
-            template="password_reset",
-            token=token,
-            now=now,
-        )
+    token = make_reset_token(ctx, user)
+    notify.email_user(
+        session,
+        ctx,
+        # One email per link: the token differs each time, and so does the key.
+        key=f"user:{user.id}:password-reset:{token[-24:]}",
+        user=user,
+        subject=_l("Choisir un nouveau mot de passe"),
+        template="password_reset",
+        token=token,
+    )
 
 
-def user_for_reset_token(session: Session, secret_key: str, token: str) -> User:
+def user_for_reset_token(session: DbSession, ctx: ServiceContext, *, token: str) -> User:
+    """The account a reset link is for; refused once used, expired (after an hour) or forged."""
     try:
-        data = _reset_serializer(secret_key).loads(token, max_age=RESET_MAX_AGE_SECONDS)
+        data = _reset_serializer(ctx).loads(token, max_age=RESET_MAX_AGE_SECONDS)
     except SignatureExpired as exc:
         raise RuleViolation(_("Ce lien a expiré. Demandez-en un nouveau.")) from exc
     except BadSignature as exc:
@@ -243,17 +276,13 @@ def user_for_reset_token(session: Session, secret_key: str, token: str) -> User:
     return user
 
 
-def reset_password(session: Session, *, secret_key: str, token: str, new: str, now: datetime) -> User:
-    user = user_for_reset_token(session, secret_key, token)
+def reset_password(session: DbSession, ctx: ServiceContext, *, token: str, new: str) -> User:
+    user = user_for_reset_token(session, ctx, token=token)
     check_password_strength(new)
-    with write_transaction(session):
-        user.password_hash = generate_password_hash(new)
-        audit.record(session, actor=user, subject_type="user", subject_id=user.id, action="password-reset", now=now)
-    return user
-
-
-def get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(_("Compte introuvable."))
+    # Checked again on the row read under its lock: of two uses of one link at once, the
+    # second sees the password the first one set, and is refused.
+    _locked(session, user)
+    user = user_for_reset_token(session, ctx, token=token)
+    user.password_hash = generate_password_hash(new)
+    audit.record(session, ctx.acting_as(user), subject_type="user", subject_id=user.id, action="password-reset")
     return user

@@ -1,6 +1,8 @@
 """The regional agenda: what the public sees, members' proposals, and their moderation.
 
 Admins moderate everything; a host moderates the events of their own départements only.
+An event waiting for moderation (or refused) is seen only by its moderators and by the
+member who proposed it.
 """
 
 from __future__ import annotations
@@ -8,18 +10,17 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, extract, select
-from sqlalchemy.orm import Session
 
-from app.db import write_transaction
+from app.db import DbSession, lock
 from app.models import AgendaEvent, AgendaTheme, EventStatus, User
 from app.services import audit
 from app.services.calendar import local_midnight, shift_month
-from app.services.errors import Forbidden, NotFound, RuleViolation
+from app.services.context import ServiceContext
+from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
 
 AUDIENCES = {
     "scolaires": _l("Scolaires"),
@@ -30,7 +31,6 @@ AUDIENCES = {
 CAMPAIGNS = {"rentree": _l("La Rentrée"), "ete": _l("L'Été")}
 # The press campaigns: "La Rentrée de…" announces September, "L'Été de…" June to August.
 CAMPAIGN_MONTHS = {"rentree": (9,), "ete": (6, 7, 8)}
-PUBLIC = (EventStatus.PUBLISHED.value, EventStatus.CANCELLED.value)
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,13 @@ class AgendaFilter:
     campaign: str | None = None
 
 
-def public_events(filters: AgendaFilter, zone: ZoneInfo) -> Select:
-    """Published events (and cancelled ones, shown as such), soonest first."""
-    query = select(AgendaEvent).where(AgendaEvent.status.in_(PUBLIC)).order_by(AgendaEvent.starts_at, AgendaEvent.id)
+def public_events(ctx: ServiceContext, filters: AgendaFilter) -> Select[AgendaEvent]:
+    """Published events (and cancelled ones, shown as such), soonest first; months are the site's."""
+    query = select(AgendaEvent).where(AgendaEvent.is_public).order_by(AgendaEvent.starts_at, AgendaEvent.id)
     if filters.year and filters.month:
-        start = local_midnight(date(filters.year, filters.month, 1), zone)
+        start = local_midnight(date(filters.year, filters.month, 1), ctx.zone)
         next_year, next_month = shift_month(filters.year, filters.month, 1)
-        end = local_midnight(date(next_year, next_month, 1), zone)
+        end = local_midnight(date(next_year, next_month, 1), ctx.zone)
         query = query.where(AgendaEvent.starts_at < end, AgendaEvent.ends_at >= start)
     if filters.departement_code:
         query = query.where(AgendaEvent.departement_code == filters.departement_code)
@@ -62,20 +62,51 @@ def public_events(filters: AgendaFilter, zone: ZoneInfo) -> Select:
     return query
 
 
-def get(session: Session, event_id: int) -> AgendaEvent:
+def get(session: DbSession, event_id: int) -> AgendaEvent:
     event = session.get(AgendaEvent, event_id)
     if event is None:
         raise NotFound(_("Cet événement n'existe pas."))
     return event
 
 
-def can_moderate(actor: User, event: AgendaEvent) -> bool:
-    return actor.is_admin or (event.departement_code is not None and actor.hosts(event.departement_code))
+def _moderates_in(actor: User | None, departement_code: str | None) -> bool:
+    if actor is None or not actor.is_authenticated:
+        return False
+    return actor.is_admin or (departement_code is not None and actor.hosts(departement_code))
 
 
-def _require_moderator(actor: User, event: AgendaEvent) -> None:
-    if not can_moderate(actor, event):
+def can_moderate(actor: User | None, event: AgendaEvent) -> bool:
+    return _moderates_in(actor, event.departement_code)
+
+
+def can_see(actor: User | None, event: AgendaEvent) -> bool:
+    """Everyone sees a public event; one not yet published (or refused) only its moderators and its proposer."""
+    if event.is_public:
+        return True
+    if actor is None or not actor.is_authenticated:
+        return False
+    return can_moderate(actor, event) or event.proposed_by_id == actor.id
+
+
+def visible(session: DbSession, ctx: ServiceContext, *, event_id: int) -> AgendaEvent:
+    """The event, if ctx.actor may see it. Someone who may not is told it does not exist,
+    so that the address of a refused proposal reveals nothing."""
+    event = get(session, event_id)
+    if not can_see(ctx.actor, event):
+        raise NotFound(_("Cet événement n'existe pas."))
+    return event
+
+
+def _require_moderator(actor: User, departement_code: str | None) -> None:
+    if not _moderates_in(actor, departement_code):
         raise Forbidden(_("Seuls les administrateurs et les hôtes du département de l'événement le modèrent."))
+
+
+def _locked(session: DbSession, event: AgendaEvent) -> AgendaEvent:
+    found = lock(session, AgendaEvent, event.id)
+    if found is None:
+        raise NotFound(_("Cet événement n'existe pas."))
+    return found
 
 
 @dataclass(frozen=True)
@@ -95,11 +126,14 @@ class EventFields:
     organiser_name: str
 
 
-def _apply(session: Session, event: AgendaEvent, fields: EventFields) -> None:
+def _check(fields: EventFields) -> None:
     if fields.ends_at < fields.starts_at:
         raise RuleViolation(_("La fin doit venir après le début."), field="ends_at")
     if any(a not in AUDIENCES for a in fields.audiences) or (fields.campaign and fields.campaign not in CAMPAIGNS):
         raise RuleViolation(_("Public ou campagne inconnus."))
+
+
+def _apply(session: DbSession, event: AgendaEvent, fields: EventFields) -> None:
     for name in ("title", "description", "starts_at", "ends_at", "all_day", "departement_code", "town", "link"):
         setattr(event, name, getattr(fields, name))
     event.organiser_name = fields.organiser_name
@@ -109,86 +143,97 @@ def _apply(session: Session, event: AgendaEvent, fields: EventFields) -> None:
     event.themes = list(session.scalars(select(AgendaTheme).where(AgendaTheme.id.in_(fields.theme_ids))))
 
 
-def propose(session: Session, *, actor: User, fields: EventFields, now: datetime) -> AgendaEvent:
-    """A member proposes an event; it waits for moderation unless a moderator proposes it."""
+def propose(session: DbSession, ctx: ServiceContext, *, fields: EventFields) -> AgendaEvent:
+    """A member proposes an event; it waits for moderation unless a moderator of its département proposes it."""
+    actor = ctx.user
     if not actor.is_active:
         raise Forbidden(_("Ce compte est désactivé."))
-    with write_transaction(session):
-        event = AgendaEvent(
-            status=EventStatus.PROPOSED.value,
-            proposed_by_id=actor.id,
-            organisation_id=actor.organisation_id,
-            created_at=now,
-            updated_at=now,
-            sequence=0,
-        )
-        _apply(session, event, fields)
-        if can_moderate(actor, event):
-            event.status = EventStatus.PUBLISHED.value
-        session.add(event)
-        session.flush()
-        audit.record(session, actor=actor, subject_type="agenda", subject_id=event.id, action="propose", now=now)
+    _check(fields)
+    status = EventStatus.PUBLISHED if _moderates_in(actor, fields.departement_code) else EventStatus.PROPOSED
+    event = AgendaEvent(
+        status=status,
+        proposed_by_id=actor.id,
+        organisation_id=actor.organisation_id,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+        sequence=0,
+    )
+    _apply(session, event, fields)
+    session.add(event)
+    session.flush()
+    audit.record(session, ctx, subject_type="agenda", subject_id=event.id, action="propose", to_state=status)
     return event
 
 
-def update(session: Session, *, actor: User, event: AgendaEvent, fields: EventFields, now: datetime) -> None:
-    _require_moderator(actor, event)
-    with write_transaction(session):
-        _apply(session, event, fields)
-        _require_moderator(actor, event)  # moving it to another département needs rights there too
-        event.sequence += 1
-        event.updated_at = now
-        audit.record(session, actor=actor, subject_type="agenda", subject_id=event.id, action="update", now=now)
+def update(session: DbSession, ctx: ServiceContext, *, event: AgendaEvent, fields: EventFields) -> None:
+    """A moderator edits an event; moving it to another département needs the rights there too."""
+    actor = ctx.user
+    event = _locked(session, event)
+    _require_moderator(actor, event.departement_code)
+    _require_moderator(actor, fields.departement_code)
+    _check(fields)
+    _apply(session, event, fields)
+    event.touch(ctx.now)
+    audit.record(session, ctx, subject_type="agenda", subject_id=event.id, action="update")
 
 
-def _decide(session: Session, actor: User, event: AgendaEvent, status: EventStatus, now: datetime, reason=None):
-    _require_moderator(actor, event)
-    with write_transaction(session):
-        before = event.status
-        event.status = status.value
-        event.refusal_reason = reason
-        event.sequence += 1
-        event.updated_at = now
-        audit.record(
-            session,
-            actor=actor,
-            subject_type="agenda",
-            subject_id=event.id,
-            action=status.value,
-            from_state=before,
-            to_state=event.status,
-            note=reason,
-            now=now,
-        )
+def _decide(
+    session: DbSession,
+    ctx: ServiceContext,
+    event: AgendaEvent,
+    action: str,
+    status: EventStatus,
+    reason: str | None = None,
+) -> None:
+    actor = ctx.user
+    event = _locked(session, event)
+    _require_moderator(actor, event.departement_code)
+    if not event.can(action):
+        raise Conflict(_("Impossible : cet événement est « %(state)s ».", state=event.status.label))
+    before = event.status
+    event.status = status
+    event.refusal_reason = reason
+    event.touch(ctx.now)
+    # The history has always named these decisions by the state they lead to.
+    audit.record(
+        session,
+        ctx,
+        subject_type="agenda",
+        subject_id=event.id,
+        action=str(status),
+        from_state=before,
+        to_state=status,
+        note=reason,
+    )
 
 
-def publish(session: Session, *, actor: User, event: AgendaEvent, now: datetime) -> None:
-    _decide(session, actor, event, EventStatus.PUBLISHED, now)
+def publish(session: DbSession, ctx: ServiceContext, *, event: AgendaEvent) -> None:
+    _decide(session, ctx, event, "publish", EventStatus.PUBLISHED)
 
 
-def refuse(session: Session, *, actor: User, event: AgendaEvent, reason: str, now: datetime) -> None:
+def refuse(session: DbSession, ctx: ServiceContext, *, event: AgendaEvent, reason: str) -> None:
     if not reason.strip():
         raise RuleViolation(_("Dites pourquoi l'événement est refusé."), field="reason")
-    _decide(session, actor, event, EventStatus.REFUSED, now, reason.strip())
+    _decide(session, ctx, event, "refuse", EventStatus.REFUSED, reason.strip())
 
 
-def cancel(session: Session, *, actor: User, event: AgendaEvent, now: datetime) -> None:
-    _decide(session, actor, event, EventStatus.CANCELLED, now)
-
-
-def to_moderate(session: Session, actor: User) -> list[AgendaEvent]:
-    query = select(AgendaEvent).where(AgendaEvent.status == EventStatus.PROPOSED.value)
+def to_moderate(session: DbSession, ctx: ServiceContext) -> list[AgendaEvent]:
+    """The proposals ctx.actor may decide on: all for an admin, their départements' for a host."""
+    actor = ctx.user
+    if not (actor.is_admin or actor.is_host):
+        raise Forbidden(_("Seuls les administrateurs et les hôtes modèrent l'agenda."))
+    query = select(AgendaEvent).where(AgendaEvent.status == EventStatus.PROPOSED)
     if not actor.is_admin:
         query = query.where(AgendaEvent.departement_code.in_(sorted(actor.host_codes)))
     return list(session.scalars(query.order_by(AgendaEvent.starts_at)))
 
 
-def region_supported(session: Session, year: int) -> dict[str | None, list[AgendaEvent]]:
+def region_supported(session: DbSession, year: int) -> dict[str | None, list[AgendaEvent]]:
     """The year's Region-supported events, by département: the booklet for the Region's services."""
     rows = session.scalars(
         select(AgendaEvent)
         .where(
-            AgendaEvent.status == EventStatus.PUBLISHED.value,
+            AgendaEvent.status == EventStatus.PUBLISHED,
             AgendaEvent.region_supported.is_(True),
             extract("year", AgendaEvent.starts_at) == year,
         )
@@ -200,5 +245,5 @@ def region_supported(session: Session, year: int) -> dict[str | None, list[Agend
     return dict(grouped)
 
 
-def themes(session: Session) -> list[AgendaTheme]:
+def themes(session: DbSession) -> list[AgendaTheme]:
     return list(session.scalars(select(AgendaTheme).order_by(AgendaTheme.name)))

@@ -1,42 +1,41 @@
-"""Writing the audit trail. Callers add the entry inside their own transaction."""
+"""Writing the audit trail. Callers add the entry inside their own unit of work."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from app.models import AuditEntry, User
+from app.db import DbSession
+from app.models import AuditEntry
+from app.services.context import ServiceContext
 
 
 def record(
-    session: Session,
+    session: DbSession,
+    ctx: ServiceContext,
     *,
-    actor: User | None,
     subject_type: str,
     subject_id: int,
     action: str,
-    now: datetime,
     from_state: str | None = None,
     to_state: str | None = None,
     note: str | None = None,
 ) -> AuditEntry:
+    """Who (ctx.actor; none for the system's own work) did what to which subject, at ctx.now."""
     entry = AuditEntry(
-        at=now,
-        actor_id=actor.id if actor else None,
+        at=ctx.now,
+        actor_id=ctx.actor.id if ctx.actor is not None else None,
         subject_type=subject_type,
         subject_id=subject_id,
         action=action,
-        from_state=from_state,
-        to_state=to_state,
+        from_state=str(from_state) if from_state is not None else None,
+        to_state=str(to_state) if to_state is not None else None,
         note=note,
     )
     session.add(entry)
     return entry
 
 
-def history(session: Session, subject_type: str, subject_id: int) -> list[AuditEntry]:
+def history(session: DbSession, subject_type: str, subject_id: int) -> list[AuditEntry]:
     return list(
         session.scalars(
             select(AuditEntry)

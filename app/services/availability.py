@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 
-from app.models import HOLDING_STATUSES, Blackout, Booking, Category, Resource
+from app.db import DbSession
+from app.models import Blackout, Booking, Category, Resource, User
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class BusyPeriod:
 def _holding_bookings(resource_ids: Iterable[int], start: datetime, end: datetime):
     return select(Booking).where(
         Booking.resource_id.in_(list(resource_ids)),
-        Booking.status.in_([s.value for s in HOLDING_STATUSES]),
+        Booking.is_holding,
         Booking.starts_at < end,
         Booking.held_until > start,
     )
@@ -48,7 +48,7 @@ def _blackouts(resource: Resource, start: datetime, end: datetime):
 
 
 def busy_periods(
-    session: Session, resource: Resource, start: datetime, end: datetime, *, exclude_booking_id: int | None = None
+    session: DbSession, resource: Resource, start: datetime, end: datetime, *, exclude_booking_id: int | None = None
 ) -> list[BusyPeriod]:
     periods = [
         BusyPeriod(
@@ -71,7 +71,7 @@ def busy_periods(
 
 
 def busy_periods_by_resource(
-    session: Session, resources: list[Resource], start: datetime, end: datetime, *, with_names: bool = False
+    session: DbSession, resources: list[Resource], start: datetime, end: datetime, *, with_names: bool = False
 ) -> dict[int, list[BusyPeriod]]:
     """Busy periods of many resources in two queries (a département's week view)."""
     result: dict[int, list[BusyPeriod]] = {r.id: [] for r in resources}
@@ -108,8 +108,13 @@ def busy_periods_by_resource(
     return result
 
 
+def holders_visible_to(actor: User | None, departement_code: str) -> bool:
+    """Who may see who holds what in a département's calendars: its hosts and admins; others see "busy"."""
+    return actor is not None and actor.is_authenticated and (actor.is_admin or actor.hosts(departement_code))
+
+
 def conflicts(
-    session: Session,
+    session: DbSession,
     resource: Resource,
     starts_at: datetime,
     held_until: datetime,
@@ -124,7 +129,7 @@ def conflicts(
 
 
 def next_free_slot(
-    session: Session,
+    session: DbSession,
     resource: Resource,
     *,
     duration: timedelta,
@@ -142,7 +147,7 @@ def next_free_slot(
     return candidate if candidate <= horizon else None
 
 
-def free_between_clause(session: Session, start: datetime, end: datetime):
+def free_between_clause(session: DbSession, start: datetime, end: datetime) -> ColumnElement[bool]:
     """A WHERE clause on Resource: nothing holds it in [start, end + its category's buffer).
 
     Buffers differ by category, so the window is widened per category; there are few.
@@ -155,7 +160,7 @@ def free_between_clause(session: Session, start: datetime, end: datetime):
                 Resource.category_id == category_id,
                 ~exists().where(
                     Booking.resource_id == Resource.id,
-                    Booking.status.in_([s.value for s in HOLDING_STATUSES]),
+                    Booking.is_holding,
                     Booking.starts_at < window_end,
                     Booking.held_until > start,
                 ),
@@ -166,4 +171,6 @@ def free_between_clause(session: Session, start: datetime, end: datetime):
         Blackout.starts_at < end,
         Blackout.ends_at > start,
     )
-    return and_(or_(*per_category) if per_category else False, not_closed)
+    if not per_category:
+        return false()
+    return and_(or_(*per_category), not_closed)

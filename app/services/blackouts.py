@@ -6,82 +6,81 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from app.db import write_transaction
-from app.models import HOLDING_STATUSES, Blackout, Booking, Resource, User
+from app.db import DbSession
+from app.models import Blackout, Booking, Resource, User
 from app.services import audit
+from app.services.context import ServiceContext
 from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
 
 
+def _require_host(actor: User, code: str) -> None:
+    if not (actor.is_admin or actor.hosts(code)):
+        raise Forbidden(_("Vous n'êtes pas hôte de ce département."))
+
+
 def create(
-    session: Session,
+    session: DbSession,
+    ctx: ServiceContext,
     *,
-    actor: User,
     departement_code: str,
     starts_at: datetime,
     ends_at: datetime,
     reason: str,
-    now: datetime,
     resource: Resource | None = None,
 ) -> Blackout:
     """Refused while holding bookings fall in the period: the host deals with those first."""
+    actor = ctx.user
     code = resource.departement_code if resource else departement_code
-    if not (actor.is_admin or actor.hosts(code)):
-        raise Forbidden(_("Vous n'êtes pas hôte de ce département."))
+    _require_host(actor, code)
     if ends_at <= starts_at:
         raise RuleViolation(_("La fin doit venir après le début."), field="ends_at")
     if not reason.strip():
         raise RuleViolation(_("Indiquez la raison, elle est montrée aux membres."), field="reason")
-    with write_transaction(session):
-        clash = select(Booking.id).where(
-            Booking.status.in_([s.value for s in HOLDING_STATUSES]),
-            Booking.starts_at < ends_at,
-            Booking.held_until > starts_at,
-        )
-        if resource is not None:
-            clash = clash.where(Booking.resource_id == resource.id)
-        else:
-            clash = clash.join(Resource, Resource.id == Booking.resource_id).where(Resource.departement_code == code)
-        clashing = list(session.scalars(clash))
-        if clashing:
-            raise Conflict(
-                _(
-                    "%(n)d réservation(s) tombent dans cette période : annulez-les ou choisissez d'autres dates.",
-                    n=len(clashing),
-                )
+    clash = select(Booking.id).where(
+        Booking.is_holding,
+        Booking.starts_at < ends_at,
+        Booking.held_until > starts_at,
+    )
+    if resource is not None:
+        clash = clash.where(Booking.resource_id == resource.id)
+    else:
+        clash = clash.join(Resource, Resource.id == Booking.resource_id).where(Resource.departement_code == code)
+    clashing = list(session.scalars(clash))
+    if clashing:
+        raise Conflict(
+            _(
+                "%(n)d réservation(s) tombent dans cette période : annulez-les ou choisissez d'autres dates.",
+                n=len(clashing),
             )
-        blackout = Blackout(
-            resource_id=resource.id if resource else None,
-            departement_code=None if resource else code,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            reason=reason.strip(),
-            created_by_id=actor.id,
         )
-        session.add(blackout)
-        session.flush()
-        audit.record(
-            session, actor=actor, subject_type="blackout", subject_id=blackout.id, action="create", now=now, note=code
-        )
+    blackout = Blackout(
+        resource_id=resource.id if resource else None,
+        departement_code=None if resource else code,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=reason.strip(),
+        created_by_id=actor.id,
+    )
+    session.add(blackout)
+    session.flush()
+    audit.record(session, ctx, subject_type="blackout", subject_id=blackout.id, action="create", note=code)
     return blackout
 
 
-def delete(session: Session, *, actor: User, blackout_id: int, now: datetime) -> None:
+def delete(session: DbSession, ctx: ServiceContext, *, blackout_id: int) -> str:
+    """Only a host of the département concerned (or an admin); returns that département's code."""
     blackout = session.get(Blackout, blackout_id)
     if blackout is None:
         raise NotFound(_("Cette fermeture n'existe pas."))
-    code = blackout.departement_code or blackout.resource.departement_code
-    if not (actor.is_admin or actor.hosts(code)):
-        raise Forbidden(_("Vous n'êtes pas hôte de ce département."))
-    with write_transaction(session):
-        session.delete(session.get(Blackout, blackout_id))
-        audit.record(
-            session, actor=actor, subject_type="blackout", subject_id=blackout_id, action="delete", now=now, note=code
-        )
+    code = blackout.departement_code or (blackout.resource.departement_code if blackout.resource else "")
+    _require_host(ctx.user, code)
+    session.delete(blackout)
+    audit.record(session, ctx, subject_type="blackout", subject_id=blackout_id, action="delete", note=code)
+    return code
 
 
-def for_departement(session: Session, code: str, since: datetime) -> list[Blackout]:
+def for_departement(session: DbSession, code: str, since: datetime) -> list[Blackout]:
     return list(
         session.scalars(
             select(Blackout)

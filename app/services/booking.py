@@ -1,54 +1,44 @@
 """Bookings: the rules and the state machine.
 
 requested → approved → picked_up → returned, with rejected, cancelled and no_show on the
-side; accounts (no pickup) stay approved until they end. Every change bumps `sequence`
+side; accounts (no pickup) stay approved until they end. The states and which action may
+start from which live on the model (`Booking.TRANSITIONS`). Every change bumps `sequence`
 (iCal) and writes an audit entry. Overlaps are refused here, with the next free slot
-named, and by the database (PostgreSQL exclusion constraint; SQLite BEGIN IMMEDIATE).
+named, and by the database whatever the code does (PostgreSQL exclusion constraint, SQLite
+triggers). Callers own the unit of work: several calls commit together or not at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from app.db import is_postgres, write_transaction
+from app.db import DbSession, lock, savepoint
 from app.i18n import format_datetime
-from app.models import HOLDING_STATUSES, Booking, BookingStatus, Category, Condition, Resource, User
+from app.models import Booking, BookingStatus, Category, Condition, Resource, User
 from app.services import audit, availability, feeds, ical, notify
+from app.services.context import ServiceContext
 from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
 
 S = BookingStatus
-# Which statuses each action may start from.
-TRANSITIONS: dict[str, tuple[BookingStatus, ...]] = {
-    "approve": (S.REQUESTED,),
-    "reject": (S.REQUESTED,),
-    "cancel": (S.REQUESTED, S.APPROVED),
-    "change": (S.REQUESTED, S.APPROVED),
-    "pickup": (S.APPROVED,),
-    "return": (S.PICKED_UP,),
-    "no_show": (S.APPROVED,),
-    "extend": (S.APPROVED, S.PICKED_UP),
-}
 PICKUP_EARLY = timedelta(days=1)  # a host may hand an item over the day before it is due
 
 
-def get(session: Session, booking_id: int) -> Booking:
+def get(session: DbSession, booking_id: int) -> Booking:
     booking = session.get(Booking, booking_id)
     if booking is None:
         raise NotFound(_("Cette réservation n'existe pas."))
     return booking
 
 
-def can_manage(actor: User, resource: Resource) -> bool:
+def can_manage(actor: User | None, resource: Resource) -> bool:
     """Admins, and the hosts of the département where the resource is stored."""
-    return actor.is_admin or actor.hosts(resource.departement_code)
+    return actor is not None and (actor.is_admin or actor.hosts(resource.departement_code))
 
 
 def can_see_details(actor: User | None, booking: Booking) -> bool:
@@ -56,32 +46,37 @@ def can_see_details(actor: User | None, booking: Booking) -> bool:
     return actor is not None and (actor.id == booking.user_id or can_manage(actor, booking.resource))
 
 
-def _require_manager(actor: User, resource: Resource) -> None:
+def visible(session: DbSession, ctx: ServiceContext, booking_id: int) -> Booking:
+    """A booking's page: for its holder, the resource's hosts and admins only."""
+    booking = get(session, booking_id)
+    if not can_see_details(ctx.actor, booking):
+        raise Forbidden(_("Ce n'est pas votre réservation."))
+    return booking
+
+
+def _require_manager(ctx: ServiceContext, resource: Resource) -> User:
+    actor = ctx.user
     if not can_manage(actor, resource):
         raise Forbidden(_("Seul l'hôte du département où la ressource est stockée peut faire cela."))
+    return actor
+
+
+def _require_holder_or_manager(ctx: ServiceContext, booking: Booking) -> User:
+    actor = ctx.user
+    if actor.id != booking.user_id and not can_manage(actor, booking.resource):
+        raise Forbidden(_("Ce n'est pas votre réservation."))
+    return actor
 
 
 def _require_transition(booking: Booking, action: str) -> None:
-    if booking.status not in TRANSITIONS[action]:
-        raise Conflict(_("Impossible : cette réservation est « %(status)s ».", status=status_label(booking.status)))
+    if not booking.can(action):
+        raise Conflict(_("Impossible : cette réservation est « %(status)s ».", status=booking.status.label))
 
 
-def status_label(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
-
-
-STATUS_LABELS = {
-    S.REQUESTED: _l("En attente"),
-    S.APPROVED: _l("Validée"),
-    S.PICKED_UP: _l("Remise"),
-    S.RETURNED: _l("Rendue"),
-    S.REJECTED: _l("Refusée"),
-    S.CANCELLED: _l("Annulée"),
-    S.NO_SHOW: _l("Non retirée"),
-}
-
-
-def _check_period(category: Category, starts_at: datetime, ends_at: datetime, now: datetime, *, new: bool) -> None:
+def _check_period(
+    category: Category, starts_at: datetime, ends_at: datetime, ctx: ServiceContext, *, new: bool
+) -> None:
+    now = ctx.now
     if ends_at <= starts_at:
         raise RuleViolation(_("La fin doit venir après le début."), field="ends_at")
     if ends_at - starts_at > timedelta(hours=category.max_duration_hours):
@@ -104,27 +99,21 @@ def _check_period(category: Category, starts_at: datetime, ends_at: datetime, no
         )
 
 
-def _lock_resource(session: Session, resource_id: int) -> Resource:
-    """Re-read the resource inside the write transaction, locked on PostgreSQL.
-
-    The lock makes concurrent bookings of one resource wait for each other, so that the
-    loser gets the service's clear message rather than the constraint's error.
-    """
-    query = select(Resource).where(Resource.id == resource_id)
-    if is_postgres(session):
-        query = query.with_for_update(of=Resource)
-    resource = session.scalars(query).unique().one_or_none()
+def _lock_resource(session: DbSession, resource_id: int) -> Resource:
+    """The resource, locked on PostgreSQL until the unit of work ends: concurrent bookings of
+    one resource wait for each other, and the loser gets the clear message below."""
+    resource = lock(session, Resource, resource_id)
     if resource is None:
         raise NotFound(_("Cette ressource n'existe pas."))
     return resource
 
 
 def _check_free(
-    session: Session,
+    session: DbSession,
+    ctx: ServiceContext,
     resource: Resource,
     starts_at: datetime,
     held_until: datetime,
-    now: datetime,
     exclude_booking_id: int | None = None,
 ) -> None:
     clashes = availability.conflicts(session, resource, starts_at, held_until, exclude_booking_id=exclude_booking_id)
@@ -140,16 +129,16 @@ def _check_free(
         session,
         resource,
         duration=duration,
-        after=max(starts_at, now),
-        horizon=now + timedelta(days=resource.category.max_advance_days),
+        after=max(starts_at, ctx.now),
+        horizon=ctx.now + timedelta(days=resource.category.max_advance_days),
         exclude_booking_id=exclude_booking_id,
     )
     if free is not None:
-        message += " " + _("Prochain créneau libre de cette durée : %(when)s.", when=format_datetime(free))
+        message += " " + _("Prochain créneau libre de cette durée : %(when)s.", when=format_datetime(free, ctx.zone))
     raise Conflict(message, field="starts_at")
 
 
-def _check_member_limit(session: Session, user: User, category: Category, now: datetime) -> None:
+def _check_member_limit(session: DbSession, ctx: ServiceContext, user: User, category: Category) -> None:
     if not category.per_member_limit:
         return
     active = session.scalar(
@@ -159,11 +148,11 @@ def _check_member_limit(session: Session, user: User, category: Category, now: d
         .where(
             Booking.user_id == user.id,
             Resource.category_id == category.id,
-            Booking.status.in_([s.value for s in HOLDING_STATUSES]),
-            Booking.ends_at > now,
+            Booking.is_holding,
+            Booking.ends_at > ctx.now,
         )
     )
-    if active >= category.per_member_limit:
+    if (active or 0) >= category.per_member_limit:
         raise RuleViolation(
             _(
                 "Vous avez déjà %(n)d réservation(s) en cours dans cette catégorie, le maximum.",
@@ -172,264 +161,244 @@ def _check_member_limit(session: Session, user: User, category: Category, now: d
         )
 
 
-def _flush_or_conflict(session: Session) -> None:
+def _flush_or_conflict(session: DbSession) -> None:
     try:
         session.flush()
     except IntegrityError as exc:
-        # The exclusion constraint caught what the check could not see (it should not happen
-        # with the lock above, but the database has the last word).
+        # The database's own guarantee caught what the check could not see (it should not
+        # happen with the lock above, but the database has the last word).
         raise Conflict(_("Déjà réservé sur cette période (battement de préparation compris).")) from exc
 
 
-def _touch(booking: Booking, now: datetime) -> None:
-    booking.sequence = (booking.sequence or 0) + 1
-    booking.updated_at = now
-
-
-def _audit(session: Session, actor: User, booking: Booking, action: str, before: str | None, now, note=None) -> None:
+def _audit(
+    session: DbSession, ctx: ServiceContext, booking: Booking, action: str, before: BookingStatus | None, note=None
+) -> None:
     audit.record(
         session,
-        actor=actor,
+        ctx,
         subject_type="booking",
         subject_id=booking.id,
         action=action,
         from_state=before,
         to_state=booking.status,
         note=note,
-        now=now,
     )
 
 
-@contextmanager
-def _moving(
-    session: Session, actor: User, booking_id: int, action: str, to: BookingStatus, now: datetime, note=None
-) -> Iterator[Booking]:
-    """One change of state, whole: the booking re-read inside a write transaction, the move
-    checked against TRANSITIONS, made, counted (sequence) and audited. The caller adds its own
-    checks (raising rolls everything back), fields and emails inside the block."""
-    with write_transaction(session):
-        booking = get(session, booking_id)
-        _require_transition(booking, action)
-        before = booking.status
-        booking.status = to.value
-        _touch(booking, now)
-        _audit(session, actor, booking, action, before, now, note=note)
-        yield booking
+def _move(
+    session: DbSession, ctx: ServiceContext, booking: Booking, action: str, to: BookingStatus, note=None
+) -> BookingStatus:
+    """One change of state: checked against the model's transitions, made, counted (sequence)
+    and audited. The caller sets its own fields, then flushes. Raising later in the unit of
+    work undoes it."""
+    _require_transition(booking, action)
+    before = booking.status
+    booking.status = to
+    booking.touch(ctx.now)
+    _audit(session, ctx, booking, action, before, note=note)
+    return before
 
 
 def create(
-    session: Session,
+    session: DbSession,
+    ctx: ServiceContext,
     *,
-    actor: User,
     resource: Resource,
     starts_at: datetime,
     ends_at: datetime,
     purpose: str,
-    now: datetime,
 ) -> Booking:
     """Book a resource for the acting member; requested, or approved at once when the category says so."""
+    actor = ctx.user
     if not actor.is_active or not actor.is_approved:
         raise Forbidden(_("Votre compte doit être validé par un administrateur avant de réserver."))
-    resource_id = resource.id
-    with write_transaction(session):
-        resource = _lock_resource(session, resource_id)
-        category = resource.category
-        if resource.is_retired or category.retired_at is not None:
-            raise RuleViolation(_("Cette ressource n'est plus réservable."))
-        _check_period(category, starts_at, ends_at, now, new=True)
-        _check_member_limit(session, actor, category, now)
-        held_until = ends_at + category.buffer
-        _check_free(session, resource, starts_at, held_until, now)
-        status = S.REQUESTED if category.needs_approval else S.APPROVED
-        booking = Booking(
-            resource_id=resource.id,
-            user_id=actor.id,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            held_until=held_until,
-            status=status.value,
-            purpose=purpose.strip(),
-            created_at=now,
-            updated_at=now,
-            sequence=0,
-        )
-        if status is S.APPROVED:
-            booking.decided_at = now
-        session.add(booking)
-        _flush_or_conflict(session)
-        _audit(session, actor, booking, "create", None, now)
-        if status is S.REQUESTED:
-            for host in resource.hosts:
-                notify.email_user(
-                    session,
-                    key=f"booking:{booking.id}:requested:to:{host.id}",
-                    user=host,
-                    subject=_l("Nouvelle demande de réservation"),
-                    template="booking_requested",
-                    booking=booking,
-                    now=now,
-                )
-    return booking
-
-
-def change_dates(
-    session: Session, *, actor: User, booking: Booking, starts_at: datetime, ends_at: datetime, now: datetime
-) -> Booking:
-    """The holder moves a booking not yet picked up; an approved one needs approving again."""
-    if actor.id != booking.user_id and not can_manage(actor, booking.resource):
-        raise Forbidden(_("Ce n'est pas votre réservation."))
-    booking_id = booking.id
-    with write_transaction(session):
-        booking = get(session, booking_id)
-        resource = _lock_resource(session, booking.resource_id)
-        _require_transition(booking, "change")
-        category = resource.category
-        _check_period(category, starts_at, ends_at, now, new=True)
-        held_until = ends_at + category.buffer
-        _check_free(session, resource, starts_at, held_until, now, exclude_booking_id=booking.id)
-        before = booking.status
-        booking.starts_at, booking.ends_at, booking.held_until = starts_at, ends_at, held_until
-        if category.needs_approval and not can_manage(actor, resource):
-            booking.status = S.REQUESTED.value
-        _touch(booking, now)
-        _flush_or_conflict(session)
-        _audit(session, actor, booking, "change", before, now)
-    return booking
-
-
-def extend(session: Session, *, actor: User, booking: Booking, ends_at: datetime, now: datetime) -> Booking:
-    """Keep an item longer, if nobody has it next (buffer included) and the rules allow."""
-    if actor.id != booking.user_id and not can_manage(actor, booking.resource):
-        raise Forbidden(_("Ce n'est pas votre réservation."))
-    booking_id = booking.id
-    with write_transaction(session):
-        booking = get(session, booking_id)
-        resource = _lock_resource(session, booking.resource_id)
-        _require_transition(booking, "extend")
-        if ends_at <= booking.ends_at:
-            raise RuleViolation(_("La nouvelle fin doit venir après la fin actuelle."), field="ends_at")
-        category = resource.category
-        _check_period(category, booking.starts_at, ends_at, now, new=False)
-        held_until = ends_at + category.buffer
-        _check_free(session, resource, booking.starts_at, held_until, now, exclude_booking_id=booking.id)
-        old_end = booking.ends_at
-        booking.ends_at, booking.held_until = ends_at, held_until
-        _touch(booking, now)
-        _flush_or_conflict(session)
-        _audit(
-            session,
-            actor,
-            booking,
-            "extend",
-            booking.status,
-            now,
-            note=f"{old_end.isoformat()} → {ends_at.isoformat()}",
-        )
-    return booking
-
-
-def cancel(session: Session, *, actor: User, booking: Booking, now: datetime, reason: str | None = None) -> Booking:
-    if actor.id != booking.user_id and not can_manage(actor, booking.resource):
-        raise Forbidden(_("Ce n'est pas votre réservation."))
-    with _moving(session, actor, booking.id, "cancel", S.CANCELLED, now, note=reason) as booking:
-        booking.decision_reason = reason or booking.decision_reason
-        if actor.id != booking.user_id:
+    resource = _lock_resource(session, resource.id)
+    category = resource.category
+    if resource.is_retired or category.retired_at is not None:
+        raise RuleViolation(_("Cette ressource n'est plus réservable."))
+    _check_period(category, starts_at, ends_at, ctx, new=True)
+    _check_member_limit(session, ctx, actor, category)
+    held_until = ends_at + category.buffer
+    _check_free(session, ctx, resource, starts_at, held_until)
+    status = S.REQUESTED if category.needs_approval else S.APPROVED
+    booking = Booking(
+        resource_id=resource.id,
+        user_id=actor.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        held_until=held_until,
+        status=status,
+        purpose=purpose.strip(),
+        created_at=ctx.now,
+        updated_at=ctx.now,
+        sequence=0,
+        decided_at=ctx.now if status is S.APPROVED else None,
+    )
+    session.add(booking)
+    _flush_or_conflict(session)
+    _audit(session, ctx, booking, "create", None)
+    if status is S.REQUESTED:
+        for host in resource.hosts:
             notify.email_user(
                 session,
-                key=f"booking:{booking.id}:cancelled-by-host",
-                user=booking.user,
-                subject=_l("Votre réservation est annulée"),
-                template="booking_cancelled",
+                ctx,
+                key=f"booking:{booking.id}:requested:to:{host.id}",
+                user=host,
+                subject=_l("Nouvelle demande de réservation"),
+                template="booking_requested",
                 booking=booking,
-                reason=reason,
-                now=now,
             )
     return booking
 
 
-def approve(session: Session, *, actor: User, booking: Booking, now: datetime) -> Booking:
-    _require_manager(actor, booking.resource)
-    with _moving(session, actor, booking.id, "approve", S.APPROVED, now) as booking:
-        booking.decided_by_id, booking.decided_at = actor.id, now
+def change_dates(
+    session: DbSession, ctx: ServiceContext, *, booking: Booking, starts_at: datetime, ends_at: datetime
+) -> Booking:
+    """The holder moves a booking not yet picked up; an approved one needs approving again."""
+    actor = _require_holder_or_manager(ctx, booking)
+    resource = _lock_resource(session, booking.resource_id)
+    _require_transition(booking, "change")
+    category = resource.category
+    _check_period(category, starts_at, ends_at, ctx, new=True)
+    held_until = ends_at + category.buffer
+    _check_free(session, ctx, resource, starts_at, held_until, exclude_booking_id=booking.id)
+    before = booking.status
+    booking.starts_at, booking.ends_at, booking.held_until = starts_at, ends_at, held_until
+    if category.needs_approval and not can_manage(actor, resource):
+        booking.status = S.REQUESTED
+    booking.touch(ctx.now)
+    _flush_or_conflict(session)
+    _audit(session, ctx, booking, "change", before)
+    return booking
+
+
+def extend(session: DbSession, ctx: ServiceContext, *, booking: Booking, ends_at: datetime) -> Booking:
+    """Keep an item longer, if nobody has it next (buffer included) and the rules allow."""
+    _require_holder_or_manager(ctx, booking)
+    resource = _lock_resource(session, booking.resource_id)
+    _require_transition(booking, "extend")
+    if ends_at <= booking.ends_at:
+        raise RuleViolation(_("La nouvelle fin doit venir après la fin actuelle."), field="ends_at")
+    category = resource.category
+    _check_period(category, booking.starts_at, ends_at, ctx, new=False)
+    held_until = ends_at + category.buffer
+    _check_free(session, ctx, resource, booking.starts_at, held_until, exclude_booking_id=booking.id)
+    old_end = booking.ends_at
+    booking.ends_at, booking.held_until = ends_at, held_until
+    booking.touch(ctx.now)
+    _flush_or_conflict(session)
+    _audit(session, ctx, booking, "extend", booking.status, note=f"{old_end.isoformat()} → {ends_at.isoformat()}")
+    return booking
+
+
+def cancel(session: DbSession, ctx: ServiceContext, *, booking: Booking, reason: str | None = None) -> Booking:
+    actor = _require_holder_or_manager(ctx, booking)
+    _move(session, ctx, booking, "cancel", S.CANCELLED, note=reason)
+    booking.decision_reason = reason or booking.decision_reason
+    _flush_or_conflict(session)
+    if actor.id != booking.user_id:
         notify.email_user(
             session,
-            key=f"booking:{booking.id}:approved",
+            ctx,
+            key=f"booking:{booking.id}:cancelled-by-host",
             user=booking.user,
-            subject=_l("Votre réservation est validée"),
-            template="booking_approved",
+            subject=_l("Votre réservation est annulée"),
+            template="booking_cancelled",
             booking=booking,
-            ics=ical.calendar(booking.resource.name, feeds.booking_items(booking, notify.site_domain())).decode(),
-            now=now,
+            reason=reason,
         )
     return booking
 
 
-def reject(session: Session, *, actor: User, booking: Booking, reason: str, now: datetime) -> Booking:
-    _require_manager(actor, booking.resource)
+def approve(session: DbSession, ctx: ServiceContext, *, booking: Booking) -> Booking:
+    actor = _require_manager(ctx, booking.resource)
+    _move(session, ctx, booking, "approve", S.APPROVED)
+    booking.decided_by_id, booking.decided_at = actor.id, ctx.now
+    _flush_or_conflict(session)
+    notify.email_user(
+        session,
+        ctx,
+        key=f"booking:{booking.id}:approved",
+        user=booking.user,
+        subject=_l("Votre réservation est validée"),
+        template="booking_approved",
+        booking=booking,
+        ics=lambda: ical.calendar(booking.resource.name, feeds.booking_items(booking, ctx.site_domain)).decode(),
+    )
+    return booking
+
+
+def reject(session: DbSession, ctx: ServiceContext, *, booking: Booking, reason: str) -> Booking:
+    actor = _require_manager(ctx, booking.resource)
     if not reason or not reason.strip():
         raise RuleViolation(_("Dites pourquoi la demande est refusée."), field="reason")
-    with _moving(session, actor, booking.id, "reject", S.REJECTED, now, note=reason.strip()) as booking:
-        booking.decided_by_id, booking.decided_at = actor.id, now
-        booking.decision_reason = reason.strip()
-        notify.email_user(
-            session,
-            key=f"booking:{booking.id}:rejected",
-            user=booking.user,
-            subject=_l("Votre demande de réservation est refusée"),
-            template="booking_rejected",
-            booking=booking,
-            now=now,
-        )
+    _move(session, ctx, booking, "reject", S.REJECTED, note=reason.strip())
+    booking.decided_by_id, booking.decided_at = actor.id, ctx.now
+    booking.decision_reason = reason.strip()
+    _flush_or_conflict(session)
+    notify.email_user(
+        session,
+        ctx,
+        key=f"booking:{booking.id}:rejected",
+        user=booking.user,
+        subject=_l("Votre demande de réservation est refusée"),
+        template="booking_rejected",
+        booking=booking,
+    )
     return booking
 
 
-def record_pickup(
-    session: Session, *, actor: User, booking: Booking, now: datetime, note: str | None = None
-) -> Booking:
-    _require_manager(actor, booking.resource)
+def record_pickup(session: DbSession, ctx: ServiceContext, *, booking: Booking, note: str | None = None) -> Booking:
+    actor = _require_manager(ctx, booking.resource)
     if not booking.resource.category.needs_pickup:
         raise RuleViolation(_("Un compte en ligne ne se retire pas."))
-    with _moving(session, actor, booking.id, "pickup", S.PICKED_UP, now, note=note) as booking:
-        if now < booking.starts_at - PICKUP_EARLY:
-            raise RuleViolation(_("Trop tôt : le retrait se fait au plus tôt la veille du début."))
-        if now >= booking.ends_at:
-            raise RuleViolation(_("Cette réservation est terminée : marquez-la plutôt « non retirée »."))
-        booking.picked_up_at, booking.handed_over_by_id = now, actor.id
+    _require_transition(booking, "pickup")
+    if ctx.now < booking.starts_at - PICKUP_EARLY:
+        raise RuleViolation(_("Trop tôt : le retrait se fait au plus tôt la veille du début."))
+    if ctx.now >= booking.ends_at:
+        raise RuleViolation(_("Cette réservation est terminée : marquez-la plutôt « non retirée »."))
+    _move(session, ctx, booking, "pickup", S.PICKED_UP, note=note)
+    booking.picked_up_at, booking.handed_over_by_id = ctx.now, actor.id
+    _flush_or_conflict(session)
     return booking
 
 
 def record_return(
-    session: Session, *, actor: User, booking: Booking, condition: str, now: datetime, note: str | None = None
+    session: DbSession, ctx: ServiceContext, *, booking: Booking, condition: str, note: str | None = None
 ) -> Booking:
-    _require_manager(actor, booking.resource)
+    actor = _require_manager(ctx, booking.resource)
     if condition not in {c.value for c in Condition}:
         raise RuleViolation(_("Indiquez l'état du matériel rendu."), field="condition")
-    if condition != Condition.OK and not (note and note.strip()):
+    state = Condition(condition)
+    if state is not Condition.OK and not (note and note.strip()):
         raise RuleViolation(_("Décrivez ce qui manque ou ce qui est abîmé."), field="note")
-    trail = f"{condition}: {note}" if note else condition
-    with _moving(session, actor, booking.id, "return", S.RETURNED, now, note=trail) as booking:
-        booking.returned_at, booking.received_by_id = now, actor.id
-        booking.condition, booking.condition_note = condition, (note or "").strip() or None
+    trail = f"{state}: {note}" if note else str(state)
+    _move(session, ctx, booking, "return", S.RETURNED, note=trail)
+    booking.returned_at, booking.received_by_id = ctx.now, actor.id
+    booking.condition, booking.condition_note = state, (note or "").strip() or None
+    _flush_or_conflict(session)
     return booking
 
 
-def mark_no_show(session: Session, *, actor: User, booking: Booking, now: datetime) -> Booking:
-    _require_manager(actor, booking.resource)
-    with _moving(session, actor, booking.id, "no_show", S.NO_SHOW, now) as booking:
-        if now < booking.starts_at:
-            raise RuleViolation(_("Pas encore : la réservation n'a pas commencé."))
+def mark_no_show(session: DbSession, ctx: ServiceContext, *, booking: Booking) -> Booking:
+    """Only the resource's hosts (or an admin), once the booking has begun."""
+    _require_manager(ctx, booking.resource)
+    _require_transition(booking, "no_show")
+    if ctx.now < booking.starts_at:
+        raise RuleViolation(_("Pas encore : la réservation n'a pas commencé."))
+    _move(session, ctx, booking, "no_show", S.NO_SHOW)
+    _flush_or_conflict(session)
     return booking
 
 
 def book_a_unit(
-    session: Session,
+    session: DbSession,
+    ctx: ServiceContext,
     *,
-    actor: User,
     category: Category,
     starts_at: datetime,
     ends_at: datetime,
     purpose: str,
-    now: datetime,
     preferred_departement: str | None = None,
 ) -> Booking:
     """ "Book a kit": any free unit of the category, in the preferred département first."""
@@ -440,17 +409,41 @@ def book_a_unit(
     candidates = list(
         session.scalars(
             search(session, ResourceFilter(category_id=category.id, free_from=starts_at, free_until=ends_at))
-        )
+        ).unique()
     )
     candidates.sort(key=lambda r: (r.departement_code != preferred_departement, r.departement_code, r.id))
     for resource in candidates:
         try:
-            return create(
-                session, actor=actor, resource=resource, starts_at=starts_at, ends_at=ends_at, purpose=purpose, now=now
-            )
+            with savepoint(session):
+                return create(session, ctx, resource=resource, starts_at=starts_at, ends_at=ends_at, purpose=purpose)
         except Conflict:
             continue  # taken meanwhile by someone else: the next unit may still be free
     raise Conflict(
         _("Aucun(e) %(category)s n'est libre sur cette période.", category=category.name.lower()),
         field="starts_at",
+    )
+
+
+@dataclass
+class MyBookings:
+    """A member's bookings by phase at ctx.now, as the model's hybrids define the phases."""
+
+    late: list[Booking]
+    current: list[Booking]
+    upcoming: list[Booking]
+    past: Select[Booking]  # to paginate
+
+
+def of_member(session: DbSession, ctx: ServiceContext) -> MyBookings:
+    now = ctx.now
+    base = select(Booking).where(Booking.user_id == ctx.user.id)
+
+    def fetch(query: Select[Booking]) -> list[Booking]:
+        return list(session.scalars(query).unique())
+
+    return MyBookings(
+        late=fetch(base.where(Booking.is_late_at(now)).order_by(Booking.ends_at)),
+        current=fetch(base.where(Booking.is_current_at(now), ~Booking.is_late_at(now)).order_by(Booking.ends_at)),
+        upcoming=fetch(base.where(Booking.is_upcoming_at(now)).order_by(Booking.starts_at)),
+        past=base.where(Booking.is_past_at(now)).order_by(Booking.starts_at.desc()),
     )

@@ -6,15 +6,16 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
 
-from app.db import write_transaction
+from app.db import DbSession
 from app.models import Category, Resource, User
-from app.services import audit
+from app.services import audit, credentials
 from app.services.availability import free_between_clause
+from app.services.context import ServiceContext
 from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
 
 
@@ -28,7 +29,7 @@ class ResourceFilter:
     include_retired: bool = False
 
 
-def search(session: Session, criteria: ResourceFilter) -> Select:
+def search(session: DbSession, criteria: ResourceFilter) -> Select[Resource]:
     """The resources matching the criteria, ordered for display (département, category, name)."""
     query = select(Resource).join(Resource.category)
     if not criteria.include_retired:
@@ -47,14 +48,14 @@ def search(session: Session, criteria: ResourceFilter) -> Select:
     return query.order_by(Resource.departement_code, Category.name, Resource.name, Resource.id)
 
 
-def get_resource(session: Session, resource_id: int) -> Resource:
+def get_resource(session: DbSession, resource_id: int) -> Resource:
     resource = session.get(Resource, resource_id)
     if resource is None:
         raise NotFound(_("Cette ressource n'existe pas."))
     return resource
 
 
-def get_category(session: Session, category_id: int) -> Category:
+def get_category(session: DbSession, category_id: int) -> Category:
     category = session.get(Category, category_id)
     if category is None:
         raise NotFound(_("Cette catégorie n'existe pas."))
@@ -66,9 +67,11 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "categorie"
 
 
-def _require_admin(actor: User) -> None:
+def _require_admin(ctx: ServiceContext) -> User:
+    actor = ctx.user
     if not actor.is_admin:
         raise Forbidden(_("Réservé aux administrateurs."))
+    return actor
 
 
 CATEGORY_FIELDS = (
@@ -85,80 +88,75 @@ CATEGORY_FIELDS = (
 )
 
 
-def save_category(session: Session, *, actor: User, category: Category | None, now: datetime, **values) -> Category:
-    _require_admin(actor)
-    with write_transaction(session):
-        fields = {name: values[name] for name in CATEGORY_FIELDS}
-        if category is None:
-            slug = slugify(values["name"])
-            if session.scalar(select(Category.id).where(Category.slug == slug)) is not None:
-                raise Conflict(_("Une catégorie porte déjà ce nom."), field="name")
-            category = Category(slug=slug, **fields)
-            session.add(category)
-            action = "create"
-        else:
-            for name, value in fields.items():
-                setattr(category, name, value)
-            action = "update"
-        session.flush()
-        audit.record(session, actor=actor, subject_type="category", subject_id=category.id, action=action, now=now)
+def save_category(session: DbSession, ctx: ServiceContext, *, category: Category | None, **values: Any) -> Category:
+    _require_admin(ctx)
+    fields = {name: values[name] for name in CATEGORY_FIELDS}
+    if category is None:
+        slug = slugify(values["name"])
+        if session.scalar(select(Category.id).where(Category.slug == slug)) is not None:
+            raise Conflict(_("Une catégorie porte déjà ce nom."), field="name")
+        category = Category(slug=slug, **fields)
+        session.add(category)
+        action = "create"
+    else:
+        for name, value in fields.items():
+            setattr(category, name, value)
+        action = "update"
+    session.flush()
+    audit.record(session, ctx, subject_type="category", subject_id=category.id, action=action)
     return category
 
 
-def retire_category(session: Session, *, actor: User, category: Category, now: datetime) -> None:
-    _require_admin(actor)
-    with write_transaction(session):
-        category.retired_at = now
-        audit.record(session, actor=actor, subject_type="category", subject_id=category.id, action="retire", now=now)
+def retire_category(session: DbSession, ctx: ServiceContext, *, category: Category) -> None:
+    _require_admin(ctx)
+    category.retired_at = ctx.now
+    audit.record(session, ctx, subject_type="category", subject_id=category.id, action="retire")
 
 
 def save_resource(
-    session: Session,
+    session: DbSession,
+    ctx: ServiceContext,
     *,
-    actor: User,
     resource: Resource | None,
     name: str,
     category: Category,
     departement_code: str,
     description: str,
-    now: datetime,
-    credentials_encrypted: str | None = None,
+    account_login: str | None = None,
+    account_password: str | None = None,
 ) -> Resource:
-    _require_admin(actor)
+    """Create or edit a resource; a shared account's login is encrypted here, and only accounts have one."""
+    _require_admin(ctx)
     if category.retired_at is not None:
         raise RuleViolation(_("Cette catégorie est retirée."), field="category")
-    with write_transaction(session):
-        values = {
-            "name": name,
-            "category_id": category.id,
-            "departement_code": departement_code,
-            "description": description,
-        }
-        if credentials_encrypted is not None:
-            values["credentials_encrypted"] = credentials_encrypted
-        if resource is None:
-            resource = Resource(created_at=now, **values)
-            session.add(resource)
-            action = "create"
-        else:
-            for field, value in values.items():
-                setattr(resource, field, value)
-            action = "update"
-        session.flush()
-        audit.record(session, actor=actor, subject_type="resource", subject_id=resource.id, action=action, now=now)
+    values: dict[str, Any] = {
+        "name": name,
+        "category_id": category.id,
+        "departement_code": departement_code,
+        "description": description,
+    }
+    encrypted = credentials.set_login(
+        ctx, resource, needs_pickup=category.needs_pickup, login=account_login, password=account_password
+    )
+    if encrypted is not None:
+        values["credentials_encrypted"] = encrypted
+    if resource is None:
+        resource = Resource(created_at=ctx.now, **values)
+        session.add(resource)
+        action = "create"
+    else:
+        for field, value in values.items():
+            setattr(resource, field, value)
+        action = "update"
+    session.flush()
+    audit.record(session, ctx, subject_type="resource", subject_id=resource.id, action=action)
     return resource
 
 
-def set_retired(session: Session, *, actor: User, resource: Resource, retired: bool, now: datetime) -> None:
+def set_retired(session: DbSession, ctx: ServiceContext, *, resource: Resource, retired: bool) -> None:
     """A retired resource stays in history and calendars but can no longer be booked."""
-    _require_admin(actor)
-    with write_transaction(session):
-        resource.retired_at = now if retired else None
-        audit.record(
-            session,
-            actor=actor,
-            subject_type="resource",
-            subject_id=resource.id,
-            action="retire" if retired else "reinstate",
-            now=now,
-        )
+    _require_admin(ctx)
+    resource.retired_at = ctx.now if retired else None
+    audit.record(
+        session, ctx, subject_type="resource", subject_id=resource.id, action="retire" if retired else "reinstate"
+    )

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
 
+from app.db import DbSession
 from app.models import Booking, BookingStatus, Category, Resource, User
 from app.services.calendar import local_midnight
+from app.services.context import ServiceContext
 from app.services.errors import Forbidden
 
 S = BookingStatus
@@ -42,7 +42,7 @@ def allowed_codes(actor: User, wanted: str | None) -> list[str]:
     return mine
 
 
-def _bookings_in(codes: Iterable[str]):
+def _bookings_in(codes: Iterable[str]) -> Select[Booking]:
     return (
         select(Booking)
         .join(Resource, Resource.id == Booking.resource_id)
@@ -51,7 +51,8 @@ def _bookings_in(codes: Iterable[str]):
     )
 
 
-def overview(session: Session, *, actor: User, codes: list[str], now: datetime, zone: ZoneInfo) -> DeskView:
+def overview(session: DbSession, ctx: ServiceContext, *, codes: list[str]) -> DeskView:
+    actor, now, zone = ctx.user, ctx.now, ctx.zone
     if not (actor.is_admin or set(codes) <= actor.host_codes):
         raise Forbidden(_("Vous n'êtes pas hôte de ce département."))
     today: date = now.astimezone(zone).date()
@@ -61,26 +62,26 @@ def overview(session: Session, *, actor: User, codes: list[str], now: datetime, 
     base = _bookings_in(codes)
     physical = Category.needs_pickup.is_(True)
 
-    def fetch(query) -> list[Booking]:
+    def fetch(query: Select[Booking]) -> list[Booking]:
         return list(session.scalars(query).unique())
 
     pickups = fetch(
         base.where(
-            physical, Booking.status == S.APPROVED.value, Booking.starts_at < week_end, Booking.ends_at > now
+            physical, Booking.status == S.APPROVED, Booking.starts_at < week_end, Booking.ends_at > now
         ).order_by(Booking.starts_at)
     )
     returns = fetch(
-        base.where(Booking.status == S.PICKED_UP.value, Booking.ends_at >= now, Booking.ends_at < week_end).order_by(
+        base.where(Booking.status == S.PICKED_UP, Booking.ends_at > now, Booking.ends_at < week_end).order_by(
             Booking.ends_at
         )
     )
     return DeskView(
         codes=codes,
-        requests=fetch(base.where(Booking.status == S.REQUESTED.value).order_by(Booking.starts_at)),
+        requests=fetch(base.where(Booking.status == S.REQUESTED).order_by(Booking.starts_at)),
         pickups_today=[b for b in pickups if b.starts_at < day_end],
         pickups_week=[b for b in pickups if b.starts_at >= day_end],
         returns_today=[b for b in returns if day_start <= b.ends_at < day_end],
         returns_week=[b for b in returns if b.ends_at >= day_end],
-        out_now=fetch(base.where(Booking.status == S.PICKED_UP.value).order_by(Booking.ends_at)),
-        late=fetch(base.where(Booking.status == S.PICKED_UP.value, Booking.ends_at < now).order_by(Booking.ends_at)),
+        out_now=fetch(base.where(Booking.status == S.PICKED_UP).order_by(Booking.ends_at)),
+        late=fetch(base.where(Booking.is_late_at(now)).order_by(Booking.ends_at)),
     )

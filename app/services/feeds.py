@@ -9,24 +9,28 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, or_, select
 
-from app.db import write_transaction
+from app.db import DbSession
 from app.models import (
-    HOLDING_STATUSES,
+    AgendaEvent,
     Booking,
     BookingStatus,
     Category,
     Enrolment,
     EnrolmentStatus,
+    EventStatus,
     Resource,
     TrainingSession,
     User,
 )
+from app.services.context import ServiceContext
 from app.services.ical import FeedEvent
 
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+")  # what secrets.token_urlsafe gives
@@ -34,30 +38,32 @@ KEEP_CANCELLED = timedelta(days=30)
 PAST_WINDOW = timedelta(days=90)
 HANDOVER = timedelta(minutes=30)
 S = BookingStatus
-GONE = (S.CANCELLED.value, S.REJECTED.value)
+GONE = (S.CANCELLED, S.REJECTED)
+# What `link(endpoint, **values)` gives: the absolute address of a page (None in tests).
+Link = Callable[..., str | None]
 
 
 # Tokens --------------------------------------------------------------------------------------
 
 
-def new_token(session: Session, user: User) -> str:
-    """A fresh secret address for the person's feeds; the previous one stops working at once."""
-    with write_transaction(session):
-        user.feed_token = secrets.token_urlsafe(32)
-    return user.feed_token
+def new_token(session: DbSession, ctx: ServiceContext) -> str:
+    """A fresh secret address for the acting person's feeds; the previous one stops working at once."""
+    user = ctx.user
+    token = secrets.token_urlsafe(32)
+    user.feed_token = token
+    return token
 
 
-def revoke_token(session: Session, user: User) -> None:
-    with write_transaction(session):
-        user.feed_token = None
+def revoke_token(session: DbSession, ctx: ServiceContext) -> None:
+    ctx.user.feed_token = None
 
 
-def user_for_token(session: Session, token: str) -> User | None:
+def user_for_token(session: DbSession, token: str) -> User | None:
     if not token or len(token) > 64 or not TOKEN_SHAPE.fullmatch(token):
         return None
     user = session.scalar(select(User).where(User.feed_token == token, User.active.is_(True)))
     # The lookup finds the row; the comparison that decides is constant-time.
-    if user is None or not hmac.compare_digest(user.feed_token.encode(), token.encode()):
+    if user is None or user.feed_token is None or not hmac.compare_digest(user.feed_token.encode(), token.encode()):
         return None
     return user
 
@@ -171,7 +177,7 @@ def busy_item(booking: Booking, domain: str, *, with_resource_name: bool) -> Fee
         ends_at=booking.held_until,
         updated_at=booking.updated_at,
         sequence=booking.sequence,
-        status="CANCELLED" if booking.status not in HOLDING_STATUSES else "CONFIRMED",
+        status="CONFIRMED" if booking.is_holding else "CANCELLED",
         location=booking.resource.departement.label,
     )
 
@@ -179,7 +185,7 @@ def busy_item(booking: Booking, domain: str, *, with_resource_name: bool) -> Fee
 # Feeds -----------------------------------------------------------------------------------------
 
 
-def _recent_or_live(now: datetime):
+def _recent_or_live(now: datetime) -> ColumnElement[bool]:
     """Bookings worth listing: not long past, and cancelled ones only for 30 days."""
     return and_(
         Booking.ends_at > now - PAST_WINDOW,
@@ -187,7 +193,9 @@ def _recent_or_live(now: datetime):
     )
 
 
-def personal(session: Session, user: User, now: datetime, domain: str, link) -> list[FeedEvent]:
+def personal(session: DbSession, ctx: ServiceContext, *, user: User, link: Link) -> list[FeedEvent]:
+    """A person's bookings and enrolments; `user` is the token's owner, ctx.actor is nobody (a calendar app)."""
+    now, domain = ctx.now, ctx.site_domain
     items: list[FeedEvent] = []
     bookings = session.scalars(select(Booking).where(Booking.user_id == user.id, _recent_or_live(now))).unique()
     for booking in bookings:
@@ -198,14 +206,14 @@ def personal(session: Session, user: User, now: datetime, domain: str, link) -> 
         .where(
             Enrolment.user_id == user.id,
             TrainingSession.ends_at > now - PAST_WINDOW,
-            or_(Enrolment.status != EnrolmentStatus.CANCELLED.value, Enrolment.updated_at > now - KEEP_CANCELLED),
+            or_(Enrolment.status != EnrolmentStatus.CANCELLED, Enrolment.updated_at > now - KEEP_CANCELLED),
         )
     ).unique()
     items += [enrolment_item(e, domain, link("trainings.detail", training_id=e.session_id)) for e in enrolments]
     return items
 
 
-def host(session: Session, user: User, now: datetime, domain: str, link) -> list[FeedEvent]:
+def host(session: DbSession, ctx: ServiceContext, *, user: User, link: Link) -> list[FeedEvent]:
     """Every pickup and return due in the person's départements, with who comes."""
     codes = sorted(user.host_codes)
     if not codes:
@@ -214,11 +222,13 @@ def host(session: Session, user: User, now: datetime, domain: str, link) -> list
         select(Booking)
         .join(Resource, Resource.id == Booking.resource_id)
         .join(Category, Category.id == Resource.category_id)
-        .where(Resource.departement_code.in_(codes), Category.needs_pickup.is_(True), _recent_or_live(now))
+        .where(Resource.departement_code.in_(codes), Category.needs_pickup.is_(True), _recent_or_live(ctx.now))
     ).unique()
     items = []
     for booking in bookings:
-        _main, pickup, give_back = booking_items(booking, domain, link("bookings.detail", booking_id=booking.id))
+        _main, pickup, give_back = booking_items(
+            booking, ctx.site_domain, link("bookings.detail", booking_id=booking.id)
+        )
         who = booking.user.display_name
         pickup = _with(pickup, summary=f"{pickup.summary} — {who}", description=booking.user.email)
         give_back = _with(give_back, summary=f"{give_back.summary} — {who}", description=booking.user.email)
@@ -226,25 +236,28 @@ def host(session: Session, user: User, now: datetime, domain: str, link) -> list
     return items
 
 
-def _with(item: FeedEvent, **changes) -> FeedEvent:
-    return FeedEvent(**{**item.__dict__, **changes})
+def _with(item: FeedEvent, **changes: Any) -> FeedEvent:
+    return replace(item, **changes)
 
 
-def resource_busy(session: Session, resource: Resource, now: datetime, domain: str) -> list[FeedEvent]:
-    bookings = session.scalars(select(Booking).where(Booking.resource_id == resource.id, _recent_or_live(now))).unique()
-    return [busy_item(b, domain, with_resource_name=False) for b in bookings]
+def resource_busy(session: DbSession, ctx: ServiceContext, *, resource: Resource) -> list[FeedEvent]:
+    bookings = session.scalars(
+        select(Booking).where(Booking.resource_id == resource.id, _recent_or_live(ctx.now))
+    ).unique()
+    return [busy_item(b, ctx.site_domain, with_resource_name=False) for b in bookings]
 
 
-def departement_busy(session: Session, code: str, now: datetime, domain: str) -> list[FeedEvent]:
+def departement_busy(session: DbSession, ctx: ServiceContext, *, code: str) -> list[FeedEvent]:
     bookings = session.scalars(
         select(Booking)
         .join(Resource, Resource.id == Booking.resource_id)
-        .where(Resource.departement_code == code, _recent_or_live(now))
+        .where(Resource.departement_code == code, _recent_or_live(ctx.now))
     ).unique()
-    return [busy_item(b, domain, with_resource_name=True) for b in bookings]
+    return [busy_item(b, ctx.site_domain, with_resource_name=True) for b in bookings]
 
 
-def trainings(session: Session, now: datetime, domain: str, link, topic_id: int | None = None) -> list[FeedEvent]:
+def trainings(session: DbSession, ctx: ServiceContext, *, link: Link, topic_id: int | None = None) -> list[FeedEvent]:
+    now = ctx.now
     query = select(TrainingSession).where(
         TrainingSession.ends_at > now - PAST_WINDOW,
         or_(TrainingSession.cancelled_at.is_(None), TrainingSession.cancelled_at > now - KEEP_CANCELLED),
@@ -252,11 +265,12 @@ def trainings(session: Session, now: datetime, domain: str, link, topic_id: int 
     if topic_id:
         query = query.where(TrainingSession.topic_id == topic_id)
     return [
-        training_item(t, domain, link("trainings.detail", training_id=t.id)) for t in session.scalars(query).unique()
+        training_item(t, ctx.site_domain, link("trainings.detail", training_id=t.id))
+        for t in session.scalars(query).unique()
     ]
 
 
-def agenda_item(event, domain: str, url: str | None = None) -> FeedEvent:
+def agenda_item(event: AgendaEvent, domain: str, url: str | None = None) -> FeedEvent:
     """An agenda event; all-day ones keep their local-midnight bounds (given in UTC)."""
     place = ", ".join(x for x in (event.town, event.departement.label if event.departement else "") if x)
     return FeedEvent(
@@ -266,7 +280,7 @@ def agenda_item(event, domain: str, url: str | None = None) -> FeedEvent:
         ends_at=event.ends_at,
         updated_at=event.updated_at,
         sequence=event.sequence,
-        status="CANCELLED" if event.status == "cancelled" else "CONFIRMED",
+        status="CANCELLED" if event.status == EventStatus.CANCELLED else "CONFIRMED",
         description=event.description,
         location=place,
         url=url,

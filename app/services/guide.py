@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
 
-from app.db import write_transaction
+from app.db import DbSession, lock
 from app.models import Category, GuidePage, GuideRevision, Resource, TrainingSession, TrainingTopic, User
 from app.services import markdown, training
 from app.services.availability import free_between_clause
+from app.services.context import ServiceContext
 from app.services.errors import Forbidden, NotFound, RuleViolation
 
 MARKER = re.compile(r"^\[\[(reserver|formations):([a-z0-9-]+)\]\]\s*$", re.M)
@@ -42,18 +42,18 @@ class TrainingBlock:
     sessions: list[tuple[TrainingSession, int]]  # (session, seats left)
 
 
-def pages(session: Session) -> list[GuidePage]:
+def pages(session: DbSession) -> list[GuidePage]:
     return list(session.scalars(select(GuidePage).order_by(GuidePage.position)))
 
 
-def get(session: Session, slug: str) -> GuidePage:
+def get(session: DbSession, slug: str) -> GuidePage:
     page = session.scalar(select(GuidePage).where(GuidePage.slug == slug))
     if page is None:
         raise NotFound(_("Cette page du guide n'existe pas."))
     return page
 
 
-def _free_units_by_departement(session: Session, category: Category, now: datetime) -> dict[str, int]:
+def _free_units_by_departement(session: DbSession, category: Category, now: datetime) -> dict[str, int]:
     """Units of the category free for the whole coming week, counted per département in one query."""
     rows = session.execute(
         select(Resource.departement_code, func.count())
@@ -67,45 +67,57 @@ def _free_units_by_departement(session: Session, category: Category, now: dateti
     return dict(rows.all())
 
 
-def _booking_block(session: Session, slug: str, now: datetime, reader: User | None) -> BookingBlock | None:
+def _booking_block(session: DbSession, slug: str, now: datetime, reader: User | None) -> BookingBlock | None:
     category = session.scalar(select(Category).where(Category.slug == slug, Category.retired_at.is_(None)))
     if category is None:
         return None
-    code = reader.departement_code if reader is not None and reader.is_authenticated else None
+    here = reader.departement if reader is not None and reader.is_authenticated else None
     free = _free_units_by_departement(session, category, now)
     return BookingBlock(
         category=category,
-        free_here=free.get(code, 0) if code else None,
+        free_here=free.get(here.code, 0) if here is not None else None,
         free_total=sum(free.values()),
-        departement_name=reader.departement.name if code and reader.departement else None,
+        departement_name=here.name if here is not None else None,
     )
 
 
-def _training_block(session: Session, slug: str, now: datetime) -> TrainingBlock | None:
+def _training_block(session: DbSession, slug: str, now: datetime) -> TrainingBlock | None:
     topic = session.scalar(select(TrainingTopic).where(TrainingTopic.slug == slug))
     if topic is None:
         return None
+    # The next sessions one can still sign up for.
     upcoming = list(
         session.scalars(
-            training.upcoming(session, now=now, topic_id=topic.id).where(
-                TrainingSession.cancelled_at.is_(None), TrainingSession.registration_deadline > now
+            select(TrainingSession)
+            .where(
+                TrainingSession.topic_id == topic.id,
+                TrainingSession.cancelled_at.is_(None),
+                TrainingSession.registration_deadline > now,
+                TrainingSession.ends_at > now,
             )
+            .order_by(TrainingSession.starts_at)
+            .limit(3)
         ).unique()
-    )[:3]
+    )
     counts = training.seat_counts(session, [s.id for s in upcoming])
     return TrainingBlock(topic=topic, sessions=[(s, max(s.capacity - counts[s.id][0], 0)) for s in upcoming])
 
 
-def render(session: Session, page: GuidePage, *, now: datetime, reader: User | None) -> list:
-    """The page as parts: safe HTML between live blocks (a marker for a retired category or
-    an unknown topic simply disappears)."""
-    parts: list = []
+Part = Markup | BookingBlock | TrainingBlock
+
+
+def render(session: DbSession, ctx: ServiceContext, *, page: GuidePage) -> list[Part]:
+    """The page as parts, for ctx.actor at ctx.now: safe HTML between live blocks (a marker
+    for a retired category or an unknown topic simply disappears)."""
+    parts: list[Part] = []
     position = 0
     for match in MARKER.finditer(page.body):
         parts.append(markdown.render(page.body[position : match.start()], anchors=True))
         kind, slug = match.groups()
-        block = (
-            _booking_block(session, slug, now, reader) if kind == "reserver" else _training_block(session, slug, now)
+        block: BookingBlock | TrainingBlock | None = (
+            _booking_block(session, slug, ctx.now, ctx.actor)
+            if kind == "reserver"
+            else _training_block(session, slug, ctx.now)
         )
         if block is not None:
             parts.append(block)
@@ -114,28 +126,44 @@ def render(session: Session, page: GuidePage, *, now: datetime, reader: User | N
     return parts
 
 
-def is_html(part) -> bool:
+def is_html(part: Part) -> bool:
     return isinstance(part, Markup)
 
 
-def save(session: Session, *, actor: User, page: GuidePage, title: str, body: str, now: datetime, note=None) -> None:
-    """A new version of a page; every version is kept as a revision."""
+def _require_editor(ctx: ServiceContext) -> User:
+    actor = ctx.user
     if not actor.is_admin:
         raise Forbidden(_("Réservé aux administrateurs."))
+    return actor
+
+
+def save(
+    session: DbSession,
+    ctx: ServiceContext,
+    *,
+    page: GuidePage,
+    title: str,
+    body: str,
+    note: str | None = None,
+) -> None:
+    """A new version of a page, by an admin; every version is kept as a revision."""
+    actor = _require_editor(ctx)
     if not title.strip() or not body.strip():
         raise RuleViolation(_("Une page a besoin d'un titre et d'un texte."), field="body")
-    page_id = page.id
-    with write_transaction(session):
-        page = session.get(GuidePage, page_id)
-        page.title, page.body, page.updated_at = title.strip(), body.strip() + "\n", now
-        session.add(
-            GuideRevision(
-                page_id=page.id, title=page.title, body=page.body, created_at=now, author_id=actor.id, note=note
-            )
+    # Locked: two admins saving at once each get their own revision, in order.
+    found = lock(session, GuidePage, page.id)
+    if found is None:
+        raise NotFound(_("Cette page du guide n'existe pas."))
+    found.title, found.body, found.updated_at = title.strip(), body.strip() + "\n", ctx.now
+    session.add(
+        GuideRevision(
+            page_id=found.id, title=found.title, body=found.body, created_at=ctx.now, author_id=actor.id, note=note
         )
+    )
+    session.flush()
 
 
-def revisions(session: Session, page: GuidePage) -> list[GuideRevision]:
+def revisions(session: DbSession, page: GuidePage) -> list[GuideRevision]:
     return list(
         session.scalars(
             select(GuideRevision)
@@ -145,23 +173,23 @@ def revisions(session: Session, page: GuidePage) -> list[GuideRevision]:
     )
 
 
-def restore(session: Session, *, actor: User, page: GuidePage, revision_id: int, now: datetime) -> None:
+def restore(session: DbSession, ctx: ServiceContext, *, page: GuidePage, revision_id: int) -> None:
     """Bring back an older version, as a new revision (history is never rewritten)."""
+    _require_editor(ctx)
     revision = session.get(GuideRevision, revision_id)
     if revision is None or revision.page_id != page.id:
         raise NotFound(_("Cette version n'existe pas."))
     save(
         session,
-        actor=actor,
+        ctx,
         page=page,
         title=revision.title,
         body=revision.body,
-        now=now,
-        note=_("Retour à la version du %(day)s", day=revision.created_at.date().isoformat()),
+        note=_("Retour à la version du %(day)s", day=revision.created_at.astimezone(ctx.zone).date().isoformat()),
     )
 
 
-def search(session: Session, text: str) -> list[tuple[GuidePage, str]]:
+def search(session: DbSession, text: str) -> list[tuple[GuidePage, str]]:
     """Pages whose title or text holds every word, with a snippet around the first one."""
     words = [w for w in re.split(r"\s+", text.strip().lower()) if len(w) >= 2][:6]
     if not words:
@@ -170,7 +198,7 @@ def search(session: Session, text: str) -> list[tuple[GuidePage, str]]:
     for word in words:
         pattern = f"%{word}%"
         query = query.where(or_(func.lower(GuidePage.title).like(pattern), func.lower(GuidePage.body).like(pattern)))
-    results = []
+    results: list[tuple[GuidePage, str]] = []
     for page in session.scalars(query):
         plain = re.sub(r"\[\[[^\]]+\]\]|[#*_>\[\]()`]", "", page.body)
         at = plain.lower().find(words[0])

@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
-from datetime import datetime
+from typing import Any
 
-from flask import current_app, has_request_context, render_template
-from flask_babel import force_locale
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from app.config import site_domain as domain_of
+from app.db import DbSession
 from app.models import Role, User, UserRole
 from app.services import outbox
+from app.services.context import ServiceContext
 
 
 def email_user(
-    session: Session,
+    session: DbSession,
+    ctx: ServiceContext,
     *,
     key: str,
     user: User,
-    subject,
+    subject: Any,
     template: str,
-    now: datetime,
     ics: str | Callable[[], str] | None = None,
-    **context,
+    **values: Any,
 ) -> bool:
     """Queue `email/<template>.txt`, with an HTML part, for one person; False when the key exists.
 
@@ -35,42 +32,39 @@ def email_user(
     """
     if outbox.exists(session, key):
         return False
-    with _on_site(), force_locale(user.locale or "fr"):
-        subject_text = subject() if callable(subject) else str(subject)
-        text = render_template(f"email/{template}.txt", user=user, **context)
-        # A template's own HTML part when it has one, else its text in the common layout.
-        html = render_template([f"email/{template}.html", "email/_plain.html"], user=user, body_text=text, **context)
-    return outbox.queue(
-        session,
-        key=key,
-        to=user.email,
-        subject=f"[La Malle] {subject_text}",
-        body_text=text,
-        body_html=html,
-        ics=ics() if callable(ics) else ics,
-        now=now,
+    return outbox.queue_draft(
+        session, ctx, draft=draft(ctx, key=key, user=user, subject=subject, template=template, ics=ics, **values)
     )
 
 
-def _on_site():
-    """Absolute links in emails point to SITE_URL: outside a web request (the scheduler, the
-    CLI) Flask would otherwise build them on http://localhost."""
-    if has_request_context():
-        return nullcontext()
-    return current_app.test_request_context("/", base_url=current_app.config["SITE_URL"])
+def draft(
+    ctx: ServiceContext,
+    *,
+    key: str,
+    user: User,
+    subject: Any,
+    template: str,
+    ics: str | Callable[[], str] | None = None,
+    **values: Any,
+) -> outbox.Draft:
+    """One person's email, rendered in their language, ready to be written under its key."""
+    email = ctx.render_email(template, locale=user.locale or ctx.default_locale, subject=subject, user=user, **values)
+    return outbox.Draft(
+        key=key,
+        to=user.email,
+        subject=f"[La Malle] {email.subject}",
+        body_text=email.text,
+        body_html=email.html,
+        ics=ics() if callable(ics) else ics,
+    )
 
 
-def site_domain() -> str:
-    """The domain of iCal UIDs in attachments, from SITE_URL."""
-    return domain_of(current_app.config["SITE_URL"])
-
-
-def admins(session: Session) -> list[User]:
+def admins(session: DbSession) -> list[User]:
     return list(
         session.scalars(
             select(User)
             .join(UserRole, UserRole.user_id == User.id)
-            .where(UserRole.role == Role.ADMIN.value, User.active.is_(True))
+            .where(UserRole.role == Role.ADMIN, User.active.is_(True))
             .order_by(User.id)
         )
     )

@@ -1,25 +1,27 @@
 """The outbox: emails written once under a unique key, sent at least once.
 
-Writers call queue() inside their own transaction, so an email exists exactly when the
-change it tells of was committed. Senders claim due rows with a lease, send, then mark
-them; a sender that dies leaves its claimed rows to be taken again when the lease ends.
+Writers call queue() inside their own unit of work, so an email exists exactly when the
+change it tells of was committed. The sender (app/jobs.py) claims due rows with a lease
+in one unit of work, then sends each one and records its outcome in a unit of work of its
+own; a sender that dies leaves its claimed rows to be taken again when the lease ends.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from app.db import is_postgres, write_transaction
+from app.db import DbSession, is_postgres, lock, savepoint
 from app.models import OutboxMessage, OutboxStatus
 from app.services import mail
+from app.services.context import ServiceContext
+from app.services.errors import Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +31,31 @@ FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=6)
 
 
-def exists(session: Session, key: str) -> bool:
+@dataclass(frozen=True)
+class Draft:
+    """An email ready to be written: rendered beforehand, so that writing it is quick."""
+
+    key: str
+    to: str
+    subject: str
+    body_text: str
+    body_html: str | None = None
+    ics: str | None = None
+
+
+def exists(session: DbSession, key: str) -> bool:
     return session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None
 
 
+def existing_keys(session: DbSession, keys: set[str]) -> set[str]:
+    """Which of these keys are already written, in one query (a few hundred keys at most)."""
+    if not keys:
+        return set()
+    return set(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(keys))))
+
+
 def queue(
-    session: Session,
+    session: DbSession,
     *,
     key: str,
     to: str,
@@ -46,8 +67,8 @@ def queue(
 ) -> bool:
     """Add an email unless one with this key exists; True when it was added.
 
-    Runs inside the caller's transaction. A savepoint keeps a concurrent duplicate
-    (the unique key refusing it) from spoiling the rest of that transaction.
+    Runs inside the caller's unit of work. A savepoint keeps a concurrent duplicate (the
+    unique key refusing it) from spoiling the rest of that unit of work.
     """
     if exists(session, key):
         return False
@@ -58,17 +79,30 @@ def queue(
         body_text=body_text,
         body_html=body_html,
         ics=ics,
-        status=OutboxStatus.PENDING.value,
+        status=OutboxStatus.PENDING,
         created_at=now,
         next_attempt_at=now,
         attempts=0,
     )
     try:
-        with session.begin_nested():
+        with savepoint(session):
             session.add(row)
     except IntegrityError:
         return False
     return True
+
+
+def queue_draft(session: DbSession, ctx: ServiceContext, *, draft: Draft) -> bool:
+    return queue(
+        session,
+        key=draft.key,
+        to=draft.to,
+        subject=draft.subject,
+        body_text=draft.body_text,
+        body_html=draft.body_html,
+        ics=draft.ics,
+        now=ctx.now,
+    )
 
 
 def backoff(attempts: int) -> timedelta:
@@ -76,25 +110,7 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
 
 
-def claim(session: Session, now: datetime, limit: int = 50) -> list[int]:
-    """Take a lease on up to `limit` due rows; returns their ids."""
-    with write_transaction(session):
-        query = (
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.status == OutboxStatus.PENDING.value,
-                OutboxMessage.next_attempt_at <= now,
-                (OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until < now),
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        )
-        if is_postgres(session):
-            query = query.with_for_update(skip_locked=True)
-        ids = list(session.scalars(query))
-        if ids:
-            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(claimed_until=now + LEASE))
-    return ids
+# Sending: the steps of app.jobs.send_due, each in the caller's unit of work -------------------
 
 
 @dataclass
@@ -104,58 +120,77 @@ class SendReport:
     failed: int = 0
 
 
-Deliver = Callable[[EmailMessage], None]
+def claim(session: DbSession, ctx: ServiceContext, *, limit: int = 50) -> list[int]:
+    """Take a lease on up to `limit` due rows; returns their ids.
+
+    The caller commits the claim before sending anything, so that another sender skips
+    these rows (PostgreSQL: SKIP LOCKED while this one is deciding; SQLite: the write lock).
+    """
+    now = ctx.now
+    query = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            (OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until < now),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    ids = list(session.scalars(query))
+    if ids:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(claimed_until=now + LEASE))
+    return ids
 
 
-def send_due(session: Session, *, deliver: Deliver, sender: str, now: datetime, limit: int = 50) -> SendReport:
-    report = SendReport()
-    for row_id in claim(session, now, limit):
-        row = session.get(OutboxMessage, row_id)
-        if row is None or row.status != OutboxStatus.PENDING.value:
-            continue
-        message = mail.build(row, sender)
-        session.rollback()  # no transaction is held open across the network call
-        try:
-            deliver(message)
-        except Exception as exc:  # any failure of the SMTP exchange is retried
-            _record_failure(session, row_id, now, exc, report)
-        else:
-            with write_transaction(session):
-                session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == row_id)
-                    .values(
-                        status=OutboxStatus.SENT.value,
-                        sent_at=now,
-                        attempts=OutboxMessage.attempts + 1,
-                        claimed_until=None,
-                        last_error=None,
-                    )
-                )
-            report.sent += 1
-    return report
+def message_for(session: DbSession, row_id: int, sender: str) -> EmailMessage | None:
+    """The email of a claimed row; None when it is no longer waiting (sent meanwhile)."""
+    row = session.get(OutboxMessage, row_id, populate_existing=True)
+    if row is None or row.status != OutboxStatus.PENDING:
+        return None
+    return mail.build(row, sender)
 
 
-def _record_failure(session: Session, row_id: int, now: datetime, exc: Exception, report: SendReport) -> None:
-    log.warning("Outbox %s: sending failed: %s", row_id, exc)
-    with write_transaction(session):
-        row = session.get(OutboxMessage, row_id)
-        row.attempts += 1
-        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        row.claimed_until = None
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = OutboxStatus.FAILED.value
-            report.failed += 1
-        else:
-            row.next_attempt_at = now + backoff(row.attempts)
-            report.retried += 1
+def record_sent(session: DbSession, ctx: ServiceContext, *, row_id: int) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(
+            status=OutboxStatus.SENT,
+            sent_at=ctx.now,
+            attempts=OutboxMessage.attempts + 1,
+            claimed_until=None,
+            last_error=None,
+        )
+    )
 
 
-def retry(session: Session, row_id: int, now: datetime) -> None:
+def record_failure(session: DbSession, ctx: ServiceContext, *, row_id: int, error: Exception) -> OutboxStatus:
+    """One more failed attempt: due again after a growing delay, or failed for good after MAX_ATTEMPTS."""
+    log.warning("Outbox %s: sending failed: %s", row_id, error)
+    row = lock(session, OutboxMessage, row_id)
+    if row is None:
+        return OutboxStatus.FAILED
+    row.attempts += 1
+    row.last_error = f"{type(error).__name__}: {error}"[:2000]
+    row.claimed_until = None
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status = OutboxStatus.FAILED
+    else:
+        row.next_attempt_at = ctx.now + backoff(row.attempts)
+    return row.status
+
+
+def retry(session: DbSession, ctx: ServiceContext, row_id: int) -> None:
     """An admin's "retry" on a failed row: it becomes due again, with a fresh count."""
-    with write_transaction(session):
-        row = session.get(OutboxMessage, row_id)
-        if row is not None and row.status == OutboxStatus.FAILED.value:
-            row.status = OutboxStatus.PENDING.value
-            row.attempts = 0
-            row.next_attempt_at = now
+    if not ctx.user.is_admin:
+        raise Forbidden(_("Réservé aux administrateurs."))
+    row = lock(session, OutboxMessage, row_id)
+    if row is None:
+        raise NotFound(_("Ce message n'existe pas."))
+    if row.status == OutboxStatus.FAILED:
+        row.status = OutboxStatus.PENDING
+        row.attempts = 0
+        row.next_attempt_at = ctx.now

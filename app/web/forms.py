@@ -6,7 +6,8 @@ import re
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField, TextAreaField
+from flask_wtf import FlaskForm
+from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.i18n import NonexistentLocalTime, from_local
@@ -17,6 +18,12 @@ _CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f]")
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
+
+
+class ConfirmForm(FlaskForm):
+    """A bare POST with its CSRF token, for one-click actions."""
+
+    submit = SubmitField(_l("Confirmer"))
 
 
 def no_control_characters(multiline: bool = False):
@@ -58,15 +65,6 @@ def text_field(label, *, max_length: int = 5000, required: bool = False, **kwarg
         filters=[_strip],
         **kwargs,
     )
-
-
-def apply_domain_error(form, error) -> bool:
-    """Show a service's refusal next to the field it names; False when it names none of this form's."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        return False
-    field.errors = [*field.errors, error.message] if isinstance(field.errors, list) else [error.message]
-    return True
 
 
 def read_local_datetime(field):

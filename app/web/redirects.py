@@ -7,11 +7,9 @@ from flask import url_for
 
 def safe_next(target: str | None) -> str:
     """Only a path of this site: a `next` parameter must never send people elsewhere."""
+    if not target:
+        return url_for("main.home")
     is_local_path = (
-        bool(target)
-        and target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-        and not urlsplit(target).netloc
+        target.startswith("/") and not target.startswith("//") and "\\" not in target and not urlsplit(target).netloc
     )
     return target if is_local_path else url_for("main.home")

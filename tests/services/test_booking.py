@@ -7,10 +7,11 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from app.models import AuditEntry, Booking, OutboxMessage
-from app.services import blackouts, booking, credentials
+from app.db import StrayWrite, unit_of_work
+from app.models import AuditEntry, Blackout, Booking, OutboxMessage, Resource
+from app.services import availability, blackouts, booking, catalogue, credentials
 from app.services.errors import Conflict, Forbidden, RuleViolation
-from tests.factories import NOW
+from tests.factories import NOW, ctx
 
 PARIS = ZoneInfo("Europe/Paris")
 H = timedelta(hours=1)
@@ -40,9 +41,7 @@ def host(make_user):
 
 
 def book(session, resource, user, start, end, purpose="Tournage"):
-    return booking.create(
-        session, actor=user, resource=resource, starts_at=start, ends_at=end, purpose=purpose, now=NOW
-    )
+    return booking.create(session, ctx(user, now=NOW), resource=resource, starts_at=start, ends_at=end, purpose=purpose)
 
 
 def test_a_member_requests_and_the_host_is_emailed(session, camera, member, host):
@@ -97,15 +96,15 @@ def test_overlaps_are_refused_buffer_included_and_the_next_free_slot_is_named(se
 
 def test_a_rejected_or_cancelled_booking_frees_the_slot(session, camera, member, host, make_user):
     first = book(session, camera, member, at(2), at(3))
-    booking.reject(session, actor=host, booking=first, reason="Déjà prêtée hors La Malle", now=NOW)
+    booking.reject(session, ctx(host, now=NOW), booking=first, reason="Déjà prêtée hors La Malle")
     second = book(session, camera, make_user(), at(2), at(3))
-    booking.cancel(session, actor=second.user, booking=second, now=NOW)
+    booking.cancel(session, ctx(second.user, now=NOW), booking=second)
     assert book(session, camera, member, at(2), at(3)).status == "requested"
 
 
 def test_a_blackout_closes_the_store_with_its_reason(session, camera, member, host):
     blackouts.create(
-        session, actor=host, departement_code="11", starts_at=at(5), ends_at=at(12), reason="Congés de l'hôte", now=NOW
+        session, ctx(host, now=NOW), departement_code="11", starts_at=at(5), ends_at=at(12), reason="Congés de l'hôte"
     )
     with pytest.raises(Conflict) as refused:
         book(session, camera, member, at(6), at(7))
@@ -116,7 +115,7 @@ def test_a_blackout_over_existing_bookings_is_refused(session, camera, member, h
     book(session, camera, member, at(6), at(7))
     with pytest.raises(Conflict):
         blackouts.create(
-            session, actor=host, departement_code="11", starts_at=at(5), ends_at=at(12), reason="Congés", now=NOW
+            session, ctx(host, now=NOW), departement_code="11", starts_at=at(5), ends_at=at(12), reason="Congés"
         )
 
 
@@ -124,12 +123,11 @@ def test_a_host_of_another_departement_cannot_close_this_one(session, make_user)
     with pytest.raises(Forbidden):
         blackouts.create(
             session,
-            actor=make_user(hosts=("34",)),
+            ctx(make_user(hosts=("34",)), now=NOW),
             departement_code="11",
             starts_at=at(5),
             ends_at=at(6),
             reason="x",
-            now=NOW,
         )
 
 
@@ -143,10 +141,10 @@ def test_the_per_member_limit_counts_active_bookings_of_the_category(session, ma
 
 def test_the_full_life_of_a_camera_loan(session, camera, member, host):
     made = book(session, camera, member, at(2), at(3))
-    booking.approve(session, actor=host, booking=made, now=at(0, 1))
-    booking.record_pickup(session, actor=host, booking=made, now=at(2), note="Batterie chargée")
+    booking.approve(session, ctx(host, now=at(0, 1)), booking=made)
+    booking.record_pickup(session, ctx(host, now=at(2)), booking=made, note="Batterie chargée")
     booking.record_return(
-        session, actor=host, booking=made, condition="incomplete", note="Manque le pare-soleil", now=at(3)
+        session, ctx(host, now=at(3)), booking=made, condition="incomplete", note="Manque le pare-soleil"
     )
     session.expire_all()
     done = session.get(Booking, made.id)
@@ -172,16 +170,16 @@ def test_the_full_life_of_a_camera_loan(session, camera, member, host):
 @pytest.mark.parametrize("action", ["pickup", "return", "no_show", "reject_twice"])
 def test_illegal_transitions_are_refused_and_change_nothing(session, camera, member, host, action):
     made = book(session, camera, member, at(2), at(3))
-    booking.reject(session, actor=host, booking=made, reason="Non", now=NOW)
+    booking.reject(session, ctx(host, now=NOW), booking=made, reason="Non")
     with pytest.raises(Conflict):
         if action == "pickup":
-            booking.record_pickup(session, actor=host, booking=made, now=at(2))
+            booking.record_pickup(session, ctx(host, now=at(2)), booking=made)
         elif action == "return":
-            booking.record_return(session, actor=host, booking=made, condition="ok", now=at(3))
+            booking.record_return(session, ctx(host, now=at(3)), booking=made, condition="ok")
         elif action == "no_show":
-            booking.mark_no_show(session, actor=host, booking=made, now=at(2, 1))
+            booking.mark_no_show(session, ctx(host, now=at(2, 1)), booking=made)
         else:
-            booking.reject(session, actor=host, booking=made, reason="Encore", now=NOW)
+            booking.reject(session, ctx(host, now=NOW), booking=made, reason="Encore")
     session.expire_all()
     assert session.get(Booking, made.id).status == "rejected"
 
@@ -195,10 +193,10 @@ def test_only_the_hosts_of_the_resources_departement_act_on_it(session, camera, 
         "trainer": lambda: make_user(roles={"trainer"}),
     }[who]()
     for act in (
-        lambda: booking.approve(session, actor=actor, booking=made, now=NOW),
-        lambda: booking.reject(session, actor=actor, booking=made, reason="x", now=NOW),
-        lambda: booking.record_pickup(session, actor=actor, booking=made, now=at(2)),
-        lambda: booking.mark_no_show(session, actor=actor, booking=made, now=at(2, 1)),
+        lambda: booking.approve(session, ctx(actor, now=NOW), booking=made),
+        lambda: booking.reject(session, ctx(actor, now=NOW), booking=made, reason="x"),
+        lambda: booking.record_pickup(session, ctx(actor, now=at(2)), booking=made),
+        lambda: booking.mark_no_show(session, ctx(actor, now=at(2, 1)), booking=made),
     ):
         with pytest.raises(Forbidden):
             act()
@@ -208,35 +206,35 @@ def test_only_the_hosts_of_the_resources_departement_act_on_it(session, camera, 
 
 def test_an_admin_acts_in_every_departement(session, camera, member, make_user):
     made = book(session, camera, member, at(2), at(3))
-    booking.approve(session, actor=make_user(roles={"admin"}), booking=made, now=NOW)
+    booking.approve(session, ctx(make_user(roles={"admin"}), now=NOW), booking=made)
     assert made.status == "approved"
 
 
 def test_a_return_that_is_not_ok_needs_a_note(session, camera, member, host):
     made = book(session, camera, member, at(2), at(3))
-    booking.approve(session, actor=host, booking=made, now=NOW)
-    booking.record_pickup(session, actor=host, booking=made, now=at(2))
+    booking.approve(session, ctx(host, now=NOW), booking=made)
+    booking.record_pickup(session, ctx(host, now=at(2)), booking=made)
     with pytest.raises(RuleViolation):
-        booking.record_return(session, actor=host, booking=made, condition="damaged", now=at(3))
+        booking.record_return(session, ctx(host, now=at(3)), booking=made, condition="damaged")
     with pytest.raises(RuleViolation):
-        booking.record_return(session, actor=host, booking=made, condition="lost-in-space", note="?", now=at(3))
+        booking.record_return(session, ctx(host, now=at(3)), booking=made, condition="lost-in-space", note="?")
 
 
 def test_a_pickup_before_the_day_before_is_refused(session, camera, member, host):
     made = book(session, camera, member, at(5), at(6))
-    booking.approve(session, actor=host, booking=made, now=NOW)
+    booking.approve(session, ctx(host, now=NOW), booking=made)
     with pytest.raises(RuleViolation):
-        booking.record_pickup(session, actor=host, booking=made, now=at(3))
-    booking.record_pickup(session, actor=host, booking=made, now=at(4, 1))
+        booking.record_pickup(session, ctx(host, now=at(3)), booking=made)
+    booking.record_pickup(session, ctx(host, now=at(4, 1)), booking=made)
 
 
 def test_changing_dates_rechecks_everything_and_asks_for_approval_again(session, camera, member, host, make_user):
     made = book(session, camera, member, at(2), at(3))
-    booking.approve(session, actor=host, booking=made, now=NOW)
+    booking.approve(session, ctx(host, now=NOW), booking=made)
     book(session, camera, make_user(), at(10), at(11))
     with pytest.raises(Conflict):
-        booking.change_dates(session, actor=member, booking=made, starts_at=at(10, 2), ends_at=at(11), now=NOW)
-    booking.change_dates(session, actor=member, booking=made, starts_at=at(5), ends_at=at(6), now=NOW)
+        booking.change_dates(session, ctx(member, now=NOW), booking=made, starts_at=at(10, 2), ends_at=at(11))
+    booking.change_dates(session, ctx(member, now=NOW), booking=made, starts_at=at(5), ends_at=at(6))
     assert (made.starts_at, made.status, made.sequence) == (at(5), "requested", 2)
 
 
@@ -244,19 +242,19 @@ def test_someone_else_cannot_change_or_cancel_my_booking(session, camera, member
     made = book(session, camera, member, at(2), at(3))
     stranger = make_user()
     with pytest.raises(Forbidden):
-        booking.cancel(session, actor=stranger, booking=made, now=NOW)
+        booking.cancel(session, ctx(stranger, now=NOW), booking=made)
     with pytest.raises(Forbidden):
-        booking.change_dates(session, actor=stranger, booking=made, starts_at=at(4), ends_at=at(5), now=NOW)
+        booking.change_dates(session, ctx(stranger, now=NOW), booking=made, starts_at=at(4), ends_at=at(5))
 
 
 def test_a_loan_is_extended_only_if_the_next_slot_is_free(session, camera, member, host, make_user):
     made = book(session, camera, member, at(2), at(3))
-    booking.approve(session, actor=host, booking=made, now=NOW)
-    booking.record_pickup(session, actor=host, booking=made, now=at(2))
+    booking.approve(session, ctx(host, now=NOW), booking=made)
+    booking.record_pickup(session, ctx(host, now=at(2)), booking=made)
     book(session, camera, make_user(), at(5), at(6))
     with pytest.raises(Conflict):
-        booking.extend(session, actor=member, booking=made, ends_at=at(4, 20), now=at(2, 1))
-    booking.extend(session, actor=member, booking=made, ends_at=at(4), now=at(2, 1))
+        booking.extend(session, ctx(member, now=at(2, 1)), booking=made, ends_at=at(4, 20))
+    booking.extend(session, ctx(member, now=at(2, 1)), booking=made, ends_at=at(4))
     assert made.ends_at == at(4) and made.held_until == at(4) + 12 * H
 
 
@@ -281,28 +279,26 @@ def test_book_a_kit_picks_a_free_unit_in_the_preferred_departement(
     book(session, toulouse, make_user(), at(2), at(3))
     made = booking.book_a_unit(
         session,
-        actor=member,
+        ctx(member, now=NOW),
         category=kits,
         starts_at=at(2),
         ends_at=at(3),
         purpose="",
         preferred_departement="31",
-        now=NOW,
     )
     assert made.resource_id == montpellier.id
     again = booking.book_a_unit(
         session,
-        actor=member,
+        ctx(member, now=NOW),
         category=kits,
         starts_at=at(8),
         ends_at=at(9),
         purpose="",
         preferred_departement="31",
-        now=NOW,
     )
     assert again.resource_id == toulouse.id
     with pytest.raises(Conflict):
-        booking.book_a_unit(session, actor=member, category=kits, starts_at=at(2), ends_at=at(3), purpose="", now=NOW)
+        booking.book_a_unit(session, ctx(member, now=NOW), category=kits, starts_at=at(2), ends_at=at(3), purpose="")
 
 
 def test_retired_resources_cannot_be_booked(session, camera, member):
@@ -327,12 +323,12 @@ class TestAccountCredentials:
         self, session, zoom, member, key
     ):
         made = book(session, zoom, member, at(1), at(1, 2))
-        with pytest.raises(Forbidden):
-            credentials.reveal(session, actor=member, booking=made, key=key, now=at(0, 23))
-        shown = credentials.reveal(session, actor=member, booking=made, key=key, now=at(1, 1))
-        assert shown.password == "s3cret"
-        with pytest.raises(Forbidden):
-            credentials.reveal(session, actor=member, booking=made, key=key, now=at(1, 2))
+        early = credentials.reveal(session, ctx(member, now=at(0, 23), credentials_key=key), booking=made)
+        shown = credentials.reveal(session, ctx(member, now=at(1, 1), credentials_key=key), booking=made)
+        late = credentials.reveal(session, ctx(member, now=at(1, 2), credentials_key=key), booking=made)
+        assert early.credentials is None and "pendant la réservation" in early.refusal
+        assert shown.credentials.password == "s3cret" and shown.refusal is None
+        assert late.credentials is None
         actions = session.scalars(
             select(AuditEntry.action).where(AuditEntry.action.like("reveal%")).order_by(AuditEntry.id)
         ).all()
@@ -340,17 +336,99 @@ class TestAccountCredentials:
 
     def test_not_even_the_host_sees_the_login_but_an_admin_does(self, session, zoom, member, host, make_user, key):
         made = book(session, zoom, member, at(1), at(1, 2))
-        with pytest.raises(Forbidden):
-            credentials.reveal(session, actor=host, booking=made, key=key, now=at(1, 1))
-        with pytest.raises(Forbidden):
-            credentials.reveal(session, actor=make_user(), booking=made, key=key, now=at(1, 1))
-        assert (
-            credentials.reveal(session, actor=make_user(roles={"admin"}), booking=made, key=key, now=at(5)).login
-            == "zoom@example.org"
-        )
+        during = at(1, 1)
+        assert credentials.reveal(session, ctx(host, now=during, credentials_key=key), booking=made).credentials is None
+        stranger = ctx(make_user(), now=during, credentials_key=key)
+        assert credentials.reveal(session, stranger, booking=made).credentials is None
+        admin = ctx(make_user(roles={"admin"}), now=at(5), credentials_key=key)
+        assert credentials.reveal(session, admin, booking=made).credentials.login == "zoom@example.org"
 
     def test_a_cancelled_booking_reveals_nothing(self, session, zoom, member, key):
         made = book(session, zoom, member, at(1), at(1, 2))
-        booking.cancel(session, actor=member, booking=made, now=NOW)
+        booking.cancel(session, ctx(member, now=NOW), booking=made)
+        assert credentials.reveal(session, ctx(member, now=at(1, 1), credentials_key=key), booking=made).refusal
+
+
+def test_two_calls_in_one_unit_of_work_commit_together_or_not_at_all(session, camera, member):
+    with pytest.raises(Conflict), unit_of_work(session):
+        booking.create(session, ctx(member), resource=camera, starts_at=at(2), ends_at=at(3), purpose="Premier")
+        booking.create(session, ctx(member), resource=camera, starts_at=at(2), ends_at=at(3), purpose="Second")
+    session.expire_all()
+    assert session.scalars(select(Booking)).all() == []
+    assert session.scalars(select(AuditEntry)).all() == []
+
+
+def test_a_unit_of_work_refuses_to_commit_changes_made_outside_it(session, camera, member):
+    camera.name = "Renommée sans unité de travail"
+    with pytest.raises(StrayWrite), unit_of_work(session):
+        pass
+    session.expire_all()
+    assert session.get(Resource, camera.id).name == "Caméra Sony"
+
+
+def test_only_the_resources_host_or_an_admin_marks_a_no_show(session, camera, member, host, make_user):
+    made = book(session, camera, member, at(2), at(3))
+    booking.approve(session, ctx(host), booking=made)
+    other_host = make_user(hosts=("34",))
+    for outsider in (member, other_host):
         with pytest.raises(Forbidden):
-            credentials.reveal(session, actor=member, booking=made, key=key, now=at(1, 1))
+            booking.mark_no_show(session, ctx(outsider, now=at(2, 2)), booking=made)
+    assert made.status == "approved"
+    booking.mark_no_show(session, ctx(make_user(roles={"admin"}), now=at(2, 2)), booking=made)
+    assert made.status == "no_show"
+
+
+def test_only_a_host_of_that_departement_deletes_its_closure(session, camera, host, make_user):
+    with unit_of_work(session):
+        closure = blackouts.create(
+            session, ctx(host), departement_code="11", starts_at=at(5), ends_at=at(6), reason="Congés"
+        )
+    for outsider in (make_user(), make_user(hosts=("34",))):
+        with pytest.raises(Forbidden), unit_of_work(session):
+            blackouts.delete(session, ctx(outsider), blackout_id=closure.id)
+    assert session.get(Blackout, closure.id) is not None
+    with unit_of_work(session):
+        assert blackouts.delete(session, ctx(host), blackout_id=closure.id) == "11"
+    assert session.get(Blackout, closure.id) is None
+
+
+def test_only_the_holder_or_the_resources_host_changes_extends_or_cancels(session, camera, member, make_user):
+    with unit_of_work(session):
+        made = book(session, camera, member, at(2), at(3))
+    stranger, other_host = make_user(), make_user(hosts=("34",))
+    for outsider in (stranger, other_host):
+        with pytest.raises(Forbidden):
+            booking.change_dates(session, ctx(outsider), booking=made, starts_at=at(4), ends_at=at(5))
+        with pytest.raises(Forbidden):
+            booking.extend(session, ctx(outsider), booking=made, ends_at=at(3, 5))
+        with pytest.raises(Forbidden):
+            booking.cancel(session, ctx(outsider), booking=made)
+    assert (made.status, made.starts_at, made.ends_at) == ("requested", at(2), at(3))
+
+
+def test_only_the_departements_hosts_and_admins_see_who_holds_what(make_user):
+    assert availability.holders_visible_to(make_user(hosts=("11",)), "11")
+    assert availability.holders_visible_to(make_user(roles={"admin"}), "11")
+    assert not availability.holders_visible_to(make_user(hosts=("34",)), "11")
+    assert not availability.holders_visible_to(make_user(), "11")
+    assert not availability.holders_visible_to(None, "11")
+
+
+def test_credentials_are_stored_encrypted_and_only_for_accounts(session, make_category, make_user):
+    admin = make_user(roles={"admin"})
+    cameras, zooms = make_category(needs_pickup=True), make_category(needs_pickup=False)
+    fields = {"resource": None, "departement_code": "11", "description": ""}
+    with pytest.raises(RuleViolation) as refused, unit_of_work(session):
+        catalogue.save_resource(session, ctx(admin), name="Caméra", category=cameras, account_login="x", **fields)
+    assert refused.value.field == "account_login"
+    with unit_of_work(session):
+        zoom = catalogue.save_resource(
+            session, ctx(admin), name="Zoom 1", category=zooms, account_login="z@x.org", account_password="pw", **fields
+        )
+    assert "pw" not in zoom.credentials_encrypted
+    with unit_of_work(session):  # a new password alone keeps the login
+        catalogue.save_resource(
+            session, ctx(admin), name="Zoom 1", category=zooms, account_password="pw2", **fields | {"resource": zoom}
+        )
+    key = ctx().credentials_key
+    assert credentials.decrypt(key, zoom.credentials_encrypted) == credentials.Credentials("z@x.org", "pw2")

@@ -1,6 +1,6 @@
 """No double booking under concurrency: many writers, one slot, exactly one winner.
 
-Runs in both passes of `make test`: on SQLite the BEGIN IMMEDIATE transaction serialises
+Runs in both passes of `make test`: on SQLite the unit of work's BEGIN IMMEDIATE serialises
 the check and the insert; on PostgreSQL each thread has its own connection, and the row
 lock plus the exclusion constraint decide.
 """
@@ -10,11 +10,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from app.db import unit_of_work
 from app.extensions import db
 from app.models import Booking, Resource, User
 from app.services import booking
 from app.services.errors import Conflict
-from tests.factories import NOW
+from tests.factories import NOW, ctx
 
 WRITERS = 16
 
@@ -33,17 +34,15 @@ def test_sixteen_concurrent_writers_on_one_slot_leave_exactly_one_booking(app, s
         barrier.wait()
         with app.app_context():
             try:
-                actor = db.session.get(User, user_id)
-                target = db.session.get(Resource, resource_id)
-                booking.create(
-                    db.session,
-                    actor=actor,
-                    resource=target,
-                    starts_at=NOW + timedelta(days=2),
-                    ends_at=NOW + timedelta(days=3),
-                    purpose="",
-                    now=NOW,
-                )
+                with unit_of_work(db.session):
+                    booking.create(
+                        db.session,
+                        ctx(db.session.get(User, user_id), now=NOW),
+                        resource=db.session.get(Resource, resource_id),
+                        starts_at=NOW + timedelta(days=2),
+                        ends_at=NOW + timedelta(days=3),
+                        purpose="",
+                    )
                 result = "booked"
             except Conflict:
                 result = "conflict"
@@ -77,16 +76,15 @@ def test_concurrent_writers_on_different_resources_all_succeed(app, session, mak
         barrier.wait()
         with app.app_context():
             try:
-                actor, target = db.session.get(User, user_id), db.session.get(Resource, resource_id)
-                booking.create(
-                    db.session,
-                    actor=actor,
-                    resource=target,
-                    starts_at=NOW + timedelta(days=2),
-                    ends_at=NOW + timedelta(days=3),
-                    purpose="",
-                    now=NOW,
-                )
+                with unit_of_work(db.session):
+                    booking.create(
+                        db.session,
+                        ctx(db.session.get(User, user_id), now=NOW),
+                        resource=db.session.get(Resource, resource_id),
+                        starts_at=NOW + timedelta(days=2),
+                        ends_at=NOW + timedelta(days=3),
+                        purpose="",
+                    )
                 outcomes.append("booked")
             except Exception as exc:
                 outcomes.append(f"error: {exc}")

@@ -12,7 +12,7 @@ from app.services import booking
 from app.services.errors import DomainError
 from tests import factories
 from tests.conftest import _empty_tables
-from tests.factories import NOW
+from tests.factories import NOW, ctx
 
 HOUR = timedelta(hours=1)
 
@@ -60,31 +60,30 @@ def test_no_sequence_of_actions_makes_two_holding_bookings_overlap(app, steps):
                     made.append(
                         booking.create(
                             session,
-                            actor=people[p],
+                            ctx(people[p], now=NOW),
                             resource=resources[r],
                             starts_at=starts_at,
                             ends_at=ends_at,
                             purpose="",
-                            now=NOW,
                         )
                     )
                 elif existing is None:
                     continue
                 elif action == "cancel":
-                    booking.cancel(session, actor=existing.user, booking=existing, now=NOW)
+                    booking.cancel(session, ctx(existing.user, now=NOW), booking=existing)
                 elif action == "change":
                     booking.change_dates(
-                        session, actor=existing.user, booking=existing, starts_at=starts_at, ends_at=ends_at, now=NOW
+                        session, ctx(existing.user, now=NOW), booking=existing, starts_at=starts_at, ends_at=ends_at
                     )
                 elif action == "approve":
-                    booking.approve(session, actor=host, booking=existing, now=NOW)
+                    booking.approve(session, ctx(host, now=NOW), booking=existing)
                 elif action == "pickup":
-                    booking.record_pickup(session, actor=host, booking=existing, now=existing.starts_at)
+                    booking.record_pickup(session, ctx(host, now=existing.starts_at), booking=existing)
                 elif action == "return":
-                    booking.record_return(session, actor=host, booking=existing, condition="ok", now=existing.ends_at)
+                    booking.record_return(session, ctx(host, now=existing.ends_at), booking=existing, condition="ok")
                 elif action == "extend":
                     booking.extend(
-                        session, actor=host, booking=existing, ends_at=existing.ends_at + length * HOUR, now=NOW
+                        session, ctx(host, now=NOW), booking=existing, ends_at=existing.ends_at + length * HOUR
                     )
             except DomainError:
                 session.rollback()

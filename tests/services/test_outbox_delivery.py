@@ -15,26 +15,37 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
-from app.i18n import utcnow
-from app.models import OutboxMessage
+from app import jobs
+from app.db import unit_of_work
+from app.models import OutboxMessage, OutboxStatus
 from app.services import mail, outbox
+from app.services.errors import Forbidden
 from tests.conftest import _Collect, free_port
+from tests.factories import NOW
 
 ROOT = Path(__file__).resolve().parents[2]
+# Rows a sender process (on the wall clock) finds due whenever the test runs.
+LONG_AGO = datetime(2020, 1, 6, 9, 0, tzinfo=UTC)
 
 
 def queue_many(session, n: int, now) -> list[str]:
     keys = [f"test:{i}:reminder" for i in range(n)]
-    for key in keys:
-        outbox.queue(
-            session, key=key, to=f"{key.replace(':', '-')}@example.org", subject="Rappel", body_text="Bonjour", now=now
-        )
-    session.commit()
+    with unit_of_work(session):
+        for key in keys:
+            outbox.queue(
+                session,
+                key=key,
+                to=f"{key.replace(':', '-')}@example.org",
+                subject="Rappel",
+                body_text="Bonjour",
+                now=now,
+            )
     return keys
 
 
@@ -46,52 +57,62 @@ def settings_for(port: int, timeout: float = 5) -> mail.MailSettings:
     return mail.MailSettings("127.0.0.1", port, False, "", "", "La Malle <no-reply@example.org>", timeout)
 
 
-def send(session, port: int, now) -> outbox.SendReport:
-    settings = settings_for(port)
-    return outbox.send_due(session, deliver=lambda m: mail.send(settings, m), sender=settings.sender, now=now)
+@pytest.fixture
+def send(session, ctx):
+    """`send(port, now)`: one run of the sender job, at `now`, to the SMTP server on `port`."""
+
+    def run(port: int, now) -> outbox.SendReport:
+        settings = settings_for(port)
+        return jobs.send_due(session, ctx(now=now), deliver=lambda m: mail.send(settings, m), sender=settings.sender)
+
+    return run
 
 
-def test_smtp_down_for_the_first_attempts_then_up_delivers_each_email_exactly_once(session):
+def test_smtp_down_for_the_first_attempts_then_up_delivers_each_email_exactly_once(session, send):
     from aiosmtpd.controller import Controller
 
-    now = utcnow()
+    now = NOW
     keys = queue_many(session, 5, now)
     port = free_port()  # nothing listens there yet
 
-    first = send(session, port, now)
+    first = send(port, now)
     assert (first.sent, first.retried) == (0, 5)
-    assert send(session, port, now + timedelta(seconds=30)).retried == 0  # backing off: not due yet
-    second = send(session, port, now + timedelta(minutes=1, seconds=1))
+    assert send(port, now + timedelta(seconds=30)).retried == 0  # backing off: not due yet
+    second = send(port, now + timedelta(minutes=1, seconds=1))
     assert second.retried == 5  # still down; next try in 2 minutes
 
     handler = _Collect()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        third = send(session, port, now + timedelta(minutes=3, seconds=2))
+        third = send(port, now + timedelta(minutes=3, seconds=2))
         assert third.sent == 5
-        assert send(session, port, now + timedelta(hours=1)).sent == 0
+        assert send(port, now + timedelta(hours=1)).sent == 0
     finally:
         controller.stop()
     assert Counter(str(m["X-LaMalle-Key"]) for m in handler.messages) == Counter(keys)
     session.rollback()
     rows = session.scalars(select(OutboxMessage)).all()
-    assert {r.status for r in rows} == {"sent"} and {r.attempts for r in rows} == {3}
+    assert {r.status for r in rows} == {OutboxStatus.SENT} and {r.attempts for r in rows} == {3}
 
 
-def test_a_row_that_keeps_failing_is_marked_failed_and_an_admin_retry_sends_it(session, smtp_server):
-    now = utcnow()
+def test_a_row_that_keeps_failing_is_marked_failed_and_an_admin_retry_sends_it(
+    session, ctx, send, smtp_server, make_user
+):
+    now = NOW
     queue_many(session, 1, now)
     dead = free_port()
     moment = now
     for _ in range(outbox.MAX_ATTEMPTS):
-        send(session, dead, moment)
+        send(dead, moment)
         moment += outbox.LONGEST_RETRY + timedelta(minutes=1)
     session.rollback()
     row = session.scalar(select(OutboxMessage))
-    assert row.status == "failed" and row.attempts == outbox.MAX_ATTEMPTS and "ConnectionRefused" in row.last_error
-    outbox.retry(session, row.id, moment)
-    assert send(session, smtp_server.port, moment).sent == 1
+    assert row.status == OutboxStatus.FAILED and row.attempts == outbox.MAX_ATTEMPTS
+    assert "ConnectionRefused" in row.last_error
+    with unit_of_work(session):
+        outbox.retry(session, ctx(make_user(roles={"admin"}), now=moment), row.id)
+    assert send(smtp_server.port, moment).sent == 1
     assert len(smtp_server.messages) == 1
 
 
@@ -120,7 +141,7 @@ def _sender(app, port: int, timeout: str = "10") -> subprocess.Popen:
 
 
 class _SlowCollect(_Collect):
-    """Takes 20 ms per message, so that two senders are surely at work at the same time."""
+    """Takes 20 ms per message, so that the two senders are likely at work at the same time."""
 
     async def handle_DATA(self, server, session, envelope):
         await asyncio.sleep(0.02)
@@ -130,7 +151,7 @@ class _SlowCollect(_Collect):
 def test_two_sender_processes_at_once_send_every_email_exactly_once(app, session):
     from aiosmtpd.controller import Controller
 
-    keys = queue_many(session, 150, utcnow() - timedelta(seconds=5))
+    keys = queue_many(session, 150, LONG_AGO)
     handler = _SlowCollect()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
@@ -140,10 +161,14 @@ def test_two_sender_processes_at_once_send_every_email_exactly_once(app, session
     finally:
         controller.stop()
     assert [proc.returncode for proc in senders] == [0, 0], outputs
+    # Whichever sender took which rows, and whether or not they overlapped: each email
+    # arrived exactly once, none is left behind, and each row says it was sent once.
     assert Counter(str(m["X-LaMalle-Key"]) for m in handler.messages) == Counter(keys)
     sent_by = [int(out.split("sent=")[1].split()[0]) for out in outputs]
     assert sum(sent_by) == 150
-    assert min(sent_by) > 0, f"the two senders did not overlap: {sent_by}"
+    session.rollback()
+    rows = session.scalars(select(OutboxMessage)).all()
+    assert {(r.status, r.attempts, r.claimed_until) for r in rows} == {(OutboxStatus.SENT, 1, None)}
 
 
 class BlackHoleSmtp:
@@ -172,8 +197,8 @@ class BlackHoleSmtp:
         self.socket.close()
 
 
-def test_a_sender_killed_between_claim_and_send_loses_nothing_and_duplicates_no_key(app, session, smtp_server):
-    keys = queue_many(session, 4, utcnow() - timedelta(seconds=5))
+def test_a_sender_killed_between_claim_and_send_loses_nothing_and_duplicates_no_key(app, session, send, smtp_server):
+    keys = queue_many(session, 4, LONG_AGO)
     hole = BlackHoleSmtp()
     try:
         victim = _sender(app, hole.port, timeout="120")
@@ -193,8 +218,11 @@ def test_a_sender_killed_between_claim_and_send_loses_nothing_and_duplicates_no_
         hole.close()
 
     session.rollback()
+    lease_ends = session.scalar(select(func.max(OutboxMessage.claimed_until)))
+    assert send(smtp_server.port, lease_ends - timedelta(seconds=1)).sent == 0  # the dead one's lease holds
+    session.rollback()
     # A restarted sender, once the dead one's lease has run out, sends everything.
-    report = send(session, smtp_server.port, utcnow() + outbox.LEASE + timedelta(seconds=5))
+    report = send(smtp_server.port, lease_ends + timedelta(seconds=1))
     assert report.sent == 4
     assert received_keys(smtp_server) == Counter(keys)
     session.rollback()
@@ -203,10 +231,11 @@ def test_a_sender_killed_between_claim_and_send_loses_nothing_and_duplicates_no_
 
 
 def test_writing_the_same_reminder_twice_keeps_one_row(session):
-    now = utcnow()
-    assert outbox.queue(session, key="booking:1:pickup", to="a@example.org", subject="s", body_text="b", now=now)
-    assert not outbox.queue(session, key="booking:1:pickup", to="a@example.org", subject="s", body_text="b", now=now)
-    session.commit()
+    with unit_of_work(session):
+        assert outbox.queue(session, key="booking:1:pickup", to="a@example.org", subject="s", body_text="b", now=NOW)
+        assert not outbox.queue(
+            session, key="booking:1:pickup", to="a@example.org", subject="s", body_text="b", now=NOW
+        )
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
 
 
@@ -222,10 +251,10 @@ def test_a_hanging_smtp_server_never_blocks_a_web_request(make_app, make_user, s
         hole.close()
     session.rollback()
     row = session.scalar(select(OutboxMessage))
-    assert row.status == "pending" and row.to_address == user.email
+    assert row.status == OutboxStatus.PENDING and row.to_address == user.email
 
 
-def test_approval_and_promotion_emails_carry_the_event(session, make_user, make_resource, make_training):
+def test_approval_and_promotion_emails_carry_the_event(session, ctx, make_user, make_resource, make_training):
     import icalendar
 
     from app.services import booking, training
@@ -233,17 +262,17 @@ def test_approval_and_promotion_emails_carry_the_event(session, make_user, make_
     member = make_user()
     host = make_user(hosts=("31",))
     resource = make_resource(departement_code="31")
-    now = utcnow()
-    made = booking.create(
-        session,
-        actor=member,
-        resource=resource,
-        starts_at=now + timedelta(days=2),
-        ends_at=now + timedelta(days=3),
-        purpose="",
-        now=now,
-    )
-    booking.approve(session, actor=host, booking=made, now=now)
+    with unit_of_work(session):
+        made = booking.create(
+            session,
+            ctx(member),
+            resource=resource,
+            starts_at=NOW + timedelta(days=2),
+            ends_at=NOW + timedelta(days=3),
+            purpose="",
+        )
+    with unit_of_work(session):
+        booking.approve(session, ctx(host), booking=made)
     mail_row = session.scalar(select(OutboxMessage).where(OutboxMessage.key == f"booking:{made.id}:approved"))
     uids = {str(e["UID"]) for e in icalendar.Calendar.from_ical(mail_row.ics).walk("VEVENT")}
     assert f"booking-{made.id}@localhost" in uids
@@ -251,10 +280,45 @@ def test_approval_and_promotion_emails_carry_the_event(session, make_user, make_
     parts = [part.get_content_type() for part in message.walk()]
     assert {"text/plain", "text/html", "text/calendar"} <= set(parts)
 
-    course = make_training(capacity=1, starts_at=now + timedelta(days=5))
+    course = make_training(capacity=1, starts_at=NOW + timedelta(days=5))
     first, second = make_user(), make_user()
-    seat = training.sign_up(session, actor=first, training=course, now=now)
-    training.sign_up(session, actor=second, training=course, now=now)
-    training.cancel_enrolment(session, actor=first, enrolment=seat, now=now)
+    with unit_of_work(session):
+        seat = training.sign_up(session, ctx(first), training=course)
+        training.sign_up(session, ctx(second), training=course)
+    with unit_of_work(session):
+        training.cancel_enrolment(session, ctx(first), enrolment=seat)
     promoted = session.scalar(select(OutboxMessage).where(OutboxMessage.key.like("enrolment:%:promoted:%")))
     assert promoted.to_address == second.email and "BEGIN:VEVENT" in promoted.ics
+
+
+def _failed_row(session) -> OutboxMessage:
+    queue_many(session, 1, NOW)
+    with unit_of_work(session):
+        row = session.scalar(select(OutboxMessage))
+        row.status, row.attempts = OutboxStatus.FAILED, outbox.MAX_ATTEMPTS
+    return row
+
+
+def test_only_an_admin_may_send_a_failed_email_again(session, ctx, make_user):
+    row = _failed_row(session)
+    for someone in (None, make_user(), make_user(hosts=("31",))):
+        with pytest.raises(Forbidden), unit_of_work(session):
+            outbox.retry(session, ctx(someone), row.id)
+        assert session.get(OutboxMessage, row.id).status == OutboxStatus.FAILED
+    with unit_of_work(session):
+        outbox.retry(session, ctx(make_user(roles={"admin"})), row.id)
+    assert (row.status, row.attempts, row.next_attempt_at) == (OutboxStatus.PENDING, 0, NOW)
+
+
+def test_claims_are_committed_before_anything_is_sent(session, ctx):
+    keys = queue_many(session, 3, NOW)
+    seen_claimed = []
+
+    def deliver(message):
+        # What another sender would see now: the rows already leased, so it leaves them.
+        with unit_of_work(session):
+            seen_claimed.append(outbox.claim(session, ctx(now=NOW), limit=10))
+
+    report = jobs.send_due(session, ctx(now=NOW), deliver=deliver, sender="x@example.org")
+    assert report.sent == 3 and seen_claimed == [[], [], []]
+    assert set(session.scalars(select(OutboxMessage.key).where(OutboxMessage.status == OutboxStatus.SENT))) == set(keys)

@@ -6,8 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from app.db import unit_of_work
 from app.extensions import db
-from app.models import Enrolment
+from app.models import Enrolment, TrainingSession
 from app.services import training
 from app.services.errors import DomainError
 from tests import factories
@@ -27,7 +28,7 @@ steps = st.lists(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sequence=steps)
-def test_registered_never_exceed_capacity_and_the_waitlist_keeps_arrival_order(app, sequence):
+def test_registered_never_exceed_capacity_and_the_waitlist_keeps_arrival_order(app, ctx, sequence):
     with app.app_context():
         _empty_tables()
         session = db.session
@@ -39,29 +40,28 @@ def test_registered_never_exceed_capacity_and_the_waitlist_keeps_arrival_order(a
             now = NOW + timedelta(minutes=tick)
             person = people[who]
             try:
-                if action == "sign_up":
-                    training.sign_up(session, actor=person, training=course, now=now)
-                    arrivals[person.id] = tick
-                elif action == "cancel":
-                    enrolment = training.enrolment_of(session, course.id, person)
-                    if enrolment is not None:
-                        training.cancel_enrolment(session, actor=person, enrolment=enrolment, now=now)
-                else:
-                    values = {n: getattr(course, n) for n in training.SessionFields.__dataclass_fields__}
-                    values["capacity"] = capacity
-                    training.update_session(
-                        session,
-                        actor=trainer,
-                        training=course,
-                        fields=training.SessionFields(**values),
-                        advised=[],
-                        now=now,
-                    )
+                with unit_of_work(session):
+                    if action == "sign_up":
+                        training.sign_up(session, ctx(person, now=now), training=course)
+                        arrivals[person.id] = tick
+                    elif action == "cancel":
+                        enrolment = training.enrolment_of(session, course.id, person)
+                        if enrolment is not None:
+                            training.cancel_enrolment(session, ctx(person, now=now), enrolment=enrolment)
+                    else:
+                        values = {n: getattr(course, n) for n in training.SessionFields.__dataclass_fields__}
+                        values["capacity"] = capacity
+                        training.update_session(
+                            session,
+                            ctx(trainer, now=now),
+                            training=course,
+                            fields=training.SessionFields(**values),
+                            advised=[],
+                        )
             except DomainError:
-                session.rollback()
-            session.expire_all()
+                pass  # refused: the unit of work rolled back, and the invariants must still hold
             seated = training.seated_count(session, course.id)
-            capacity_now = course.capacity
+            capacity_now = session.get(TrainingSession, course.id).capacity
             waiting = training.waitlist(session, course.id)
             assert seated <= capacity_now
             # Nobody waits while a seat is free (before the deadline, as here).

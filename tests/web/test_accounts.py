@@ -1,11 +1,15 @@
 import re
+from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
-from app.i18n import utcnow
+from app import jobs
+from app.db import unit_of_work
 from app.models import AuditEntry, OutboxMessage, User
-from app.services import mail, outbox
-from tests.factories import PASSWORD
+from app.services import accounts, mail
+from app.services.errors import Forbidden, NotFound, RuleViolation
+from tests.factories import NOW, PASSWORD
 
 
 def register(client, **overrides):
@@ -142,7 +146,7 @@ def test_password_change_needs_the_current_password(client, auth, make_user):
     auth.login(user, password="nouveau-mot-de-passe")
 
 
-def _send_outbox(app, smtp_server):
+def _send_outbox(session, ctx, smtp_server):
     settings = mail.MailSettings(
         server="127.0.0.1",
         port=smtp_server.port,
@@ -152,20 +156,18 @@ def _send_outbox(app, smtp_server):
         sender="La Malle <no-reply@example.org>",
         timeout=5,
     )
-    with app.app_context():
-        from app.extensions import db
-
-        return outbox.send_due(
-            db.session, deliver=lambda m: mail.send(settings, m), sender=settings.sender, now=utcnow()
-        )
+    return jobs.send_due(session, ctx(), deliver=lambda m: mail.send(settings, m), sender=settings.sender)
 
 
-def test_a_forgotten_password_is_reset_through_an_emailed_single_use_link(app, client, make_user, smtp_server):
+def test_a_forgotten_password_is_reset_through_an_emailed_single_use_link(
+    session, ctx, clock, client, make_user, smtp_server
+):
+    clock(NOW)
     user = make_user(email="oubli@example.org")
     response = client.post("/password/forgot", data={"email": "oubli@example.org"})
     assert response.status_code == 302
 
-    report = _send_outbox(app, smtp_server)
+    report = _send_outbox(session, ctx, smtp_server)
     assert report.sent == 1
     [message] = smtp_server.messages
     assert message["To"] == "oubli@example.org"
@@ -193,3 +195,125 @@ def test_asking_a_reset_for_an_unknown_address_says_the_same_and_sends_nothing(c
 def test_a_forged_reset_link_is_refused(client):
     assert client.get("/password/reset/not-a-real-token").status_code == 404
     assert client.get("/password/reset/" + "x" * 600).status_code == 404
+
+
+def test_a_reset_link_expires_after_an_hour(client, clock, make_user):
+    make_user(email="lent@example.org")
+    clock(NOW)
+    client.post("/password/forgot", data={"email": "lent@example.org"})
+    clock(NOW + timedelta(minutes=59))
+    assert client.get(_reset_link(client)).status_code == 200
+    clock(NOW + timedelta(minutes=61))
+    response = client.get(_reset_link(client))
+    assert response.status_code == 422 and "Ce lien a expiré" in response.get_data(as_text=True)
+
+
+def _reset_link(client) -> str:
+    from app.extensions import db
+
+    row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.key.like("%password-reset%")))
+    return re.search(r"http://localhost(/password/reset/\S+)", row.body_text).group(1)
+
+
+def test_the_reset_limit_comes_from_the_configuration(make_app, make_user):
+    user = make_user()
+    client = make_app(RESET_LIMIT="2 per hour").test_client()
+    codes = [client.post("/password/forgot", data={"email": user.email}).status_code for _ in range(3)]
+    assert codes == [302, 302, 429]
+
+
+# The rules, in the service -------------------------------------------------------------------------
+
+
+def test_an_admin_cannot_deactivate_themselves(session, ctx, make_user):
+    admin = make_user(roles={"admin"})
+    with pytest.raises(RuleViolation), unit_of_work(session):
+        accounts.set_active(session, ctx(admin), user=admin, active=False)
+    assert session.get(User, admin.id).active
+    other = make_user(roles={"admin"})
+    with unit_of_work(session):
+        accounts.set_active(session, ctx(other), user=admin, active=False)
+    assert not session.get(User, admin.id).active
+
+
+def test_an_admin_deactivating_themselves_through_the_page_stays_active(client, auth, session, make_user):
+    admin = make_user(roles={"admin"})
+    auth.login(admin)
+    response = client.post(f"/admin/users/{admin.id}/active", data={"active": "0"}, follow_redirects=True)
+    assert response.status_code == 200
+    assert "Vous ne pouvez pas désactiver votre propre compte." in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(User, admin.id).active
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s, c, user: accounts.approve(s, c, user=user),
+        lambda s, c, user: accounts.set_active(s, c, user=user, active=False),
+        lambda s, c, user: accounts.set_roles(s, c, user=user, roles=["admin"], host_departements=[]),
+    ],
+    ids=["approve", "set_active", "set_roles"],
+)
+def test_only_admins_approve_deactivate_or_give_roles(session, ctx, make_user, call):
+    target = make_user(approved=False)
+    for someone in (None, make_user(), make_user(hosts=("31",)), make_user(roles={"trainer"})):
+        with pytest.raises(Forbidden), unit_of_work(session):
+            call(session, ctx(someone), target)
+    session.expire_all()
+    assert (target.approved_at, target.active, target.roles) == (None, True, {"member"})
+
+
+def test_approval_is_recorded_with_who_and_when(session, ctx, make_user):
+    admin = make_user(roles={"admin"})
+    member = make_user(approved=False)
+    with unit_of_work(session):
+        accounts.approve(session, ctx(admin, now=NOW), user=member)
+    assert (member.approved_at, member.approved_by_id) == (NOW, admin.id)
+    [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "approve")).all()
+    assert (entry.actor_id, entry.subject_id, entry.at) == (admin.id, member.id, NOW)
+
+
+def test_nobody_edits_someone_elses_profile_or_password(session, ctx, make_user):
+    owner, other = make_user(display_name="Léa"), make_user()
+    with pytest.raises(Forbidden), unit_of_work(session):
+        accounts.update_profile(
+            session,
+            ctx(other),
+            user=owner,
+            display_name="Pirate",
+            phone=None,
+            organisation=None,
+            departement=None,
+            locale="fr",
+        )
+    with pytest.raises(Forbidden), unit_of_work(session):
+        accounts.change_password(session, ctx(other), user=owner, current=PASSWORD, new="un-autre-secret")
+    with pytest.raises(Forbidden), unit_of_work(session):
+        accounts.set_locale(session, ctx(other), user=owner, locale="en", languages=("fr", "en"))
+    session.expire_all()
+    assert (owner.display_name, owner.locale) == ("Léa", "fr")
+    assert accounts.authenticate(session, owner.email, PASSWORD) is not None
+
+
+def test_registration_and_its_emails_commit_together_or_not_at_all(session, ctx, make_user):
+    make_user(roles={"admin"})
+    with pytest.raises(RuleViolation), unit_of_work(session):
+        accounts.register(session, ctx(), email="a@example.org", display_name="A", password="assez-long-secret")
+        raise RuleViolation("the caller's next step failed")
+    assert session.scalars(select(User).where(User.email == "a@example.org")).all() == []
+    assert session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_a_reset_link_works_once_and_for_an_hour(session, ctx, make_user):
+    user = make_user()
+    token = accounts.make_reset_token(ctx(now=NOW), user)
+    with pytest.raises(RuleViolation):
+        accounts.user_for_reset_token(session, ctx(now=NOW + timedelta(hours=1, seconds=1)), token=token)
+    with unit_of_work(session):
+        accounts.reset_password(session, ctx(now=NOW + timedelta(minutes=5)), token=token, new="tout-nouveau-secret")
+    with pytest.raises(NotFound), unit_of_work(session):
+        accounts.reset_password(session, ctx(now=NOW + timedelta(minutes=6)), token=token, new="encore-un-secret")
+    assert accounts.authenticate(session, user.email, "tout-nouveau-secret") is not None
+    with pytest.raises(NotFound):
+        accounts.user_for_reset_token(session, ctx(signing_key="another-key"), token=token)

@@ -1,4 +1,5 @@
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -155,3 +156,41 @@ def test_shared_account_credentials_are_stored_encrypted(app, client, auth, make
 
     plain = credentials.decrypt(app.config["CREDENTIALS_KEY"], resource.credentials_encrypted)
     assert plain == credentials.Credentials("zoom3@example.org", "secret-zoom-3")
+
+
+def test_an_admin_sends_a_failed_email_again_from_the_outbox_page(client, auth, clock, session, make_user):
+    from app.db import unit_of_work
+    from app.models import OutboxMessage, OutboxStatus
+    from app.services import outbox
+    from tests.factories import NOW
+
+    with unit_of_work(session):
+        outbox.queue(session, key="test:1", to="a@example.org", subject="Rappel perdu", body_text="b", now=NOW)
+    row = session.scalar(select(OutboxMessage))
+    with unit_of_work(session):
+        row.status, row.attempts, row.last_error = OutboxStatus.FAILED, outbox.MAX_ATTEMPTS, "SMTPError: 550"
+    clock(NOW + timedelta(days=1))
+    auth.login(make_user(roles={"admin"}))
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    assert "Rappel perdu" in page and "En échec (1)" in page and "SMTPError: 550" in page
+    response = client.post(f"/admin/outbox/{row.id}/retry", follow_redirects=True)
+    assert "Le message repart dans la file" in response.get_data(as_text=True)
+    session.expire_all()
+    assert (row.status, row.attempts, row.next_attempt_at) == (OutboxStatus.PENDING, 0, NOW + timedelta(days=1))
+    assert "Aucun message." in client.get("/admin/outbox?status=failed").get_data(as_text=True)
+    assert "Rappel perdu" in client.get("/admin/outbox?status=pending").get_data(as_text=True)
+    assert client.get("/admin/outbox?status=nonsense").status_code == 200
+
+
+def test_lists_are_paginated_by_the_per_page_setting(app, client, auth, make_user):
+    auth.login(make_user(roles={"admin"}, display_name="Aaron Admin"))
+    for n in range(3):
+        make_user(display_name=f"Zoé {n}")
+    app.config["PER_PAGE"], before = 2, app.config["PER_PAGE"]
+    try:
+        first = client.get("/admin/users").get_data(as_text=True)
+        third = client.get("/admin/users?page=2").get_data(as_text=True)
+    finally:
+        app.config["PER_PAGE"] = before
+    assert "Aaron Admin" in first and "Zoé 0" in first and "Zoé 1" not in first
+    assert "Zoé 1" in third and "Zoé 2" in third

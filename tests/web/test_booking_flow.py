@@ -3,11 +3,12 @@
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
-from app.i18n import utcnow
 from app.models import AuditEntry, Booking
 from app.services import credentials
+from tests.factories import NOW
 
 
 def local_form_value(dt: datetime) -> str:
@@ -16,8 +17,14 @@ def local_form_value(dt: datetime) -> str:
     return dt.astimezone(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%dT%H:%M")
 
 
+@pytest.fixture(autouse=True)
+def monday_morning(clock):
+    """Every page here runs at NOW (a Monday, 10:00 in Paris), whatever the wall clock says."""
+    return clock(NOW)
+
+
 def days_ahead(n: int, hour: int = 10) -> datetime:
-    day = (utcnow() + timedelta(days=n)).date()
+    day = (NOW + timedelta(days=n)).date()
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
@@ -100,7 +107,7 @@ def test_bad_booking_input_gets_french_messages_and_stores_nothing(
 
 
 def test_a_retired_resource_cannot_be_booked_from_the_page(client, auth, make_user, make_resource):
-    retired = make_resource(retired_at=utcnow() - timedelta(days=1))
+    retired = make_resource(retired_at=NOW - timedelta(days=1))
     auth.login(make_user())
     assert client.get(f"/bookings/new?resource={retired.id}").status_code == 404
 
@@ -156,7 +163,7 @@ def test_an_account_reveals_its_login_only_inside_the_booking_window(
     secret = credentials.encrypt(app.config["CREDENTIALS_KEY"], credentials.Credentials("zoom@example.org", "mot-zoom"))
     zoom = make_resource(category=category, credentials_encrypted=secret)
     member = make_user()
-    now = utcnow()
+    now = NOW
     current = make_booking(
         resource=zoom, user=member, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1)
     )
@@ -207,3 +214,21 @@ def test_a_kit_is_found_and_booked_from_the_kit_page(client, auth, session, make
         },
     )
     assert re.search("Aucun\\(e\\) kit de streaming n&#39;est libre", response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("action", ["cancel", "dates", "extend"])
+def test_only_the_holder_or_a_host_changes_a_booking_through_the_pages(
+    client, auth, session, make_user, make_resource, make_booking, action
+):
+    resource = make_resource(departement_code="11")
+    made = make_booking(resource=resource, user=make_user(), starts_at=days_ahead(3), ends_at=days_ahead(4))
+    period = {"starts_at": local_form_value(days_ahead(5)), "ends_at": local_form_value(days_ahead(6))}
+    for outsider in (make_user(), make_user(hosts=("34",))):
+        auth.login(outsider)
+        assert client.post(f"/bookings/{made.id}/{action}", data=period).status_code == 403
+        auth.logout()
+    session.expire_all()
+    kept = session.get(Booking, made.id)
+    assert (kept.status, kept.starts_at, kept.ends_at) == ("approved", days_ahead(3), days_ahead(4))
+    auth.login(make_user(hosts=("11",)))
+    assert client.post(f"/bookings/{made.id}/{action}", data=period).status_code == 302

@@ -7,10 +7,12 @@ import pytest
 import vobject
 from sqlalchemy import event, select
 
+from app.db import unit_of_work
 from app.extensions import db
-from app.i18n import utcnow
 from app.models import TrainingSession
 from app.services import booking, feeds, training
+from app.services.errors import Forbidden
+from tests.factories import NOW
 
 
 def lines_of(body: bytes) -> list[bytes]:
@@ -23,26 +25,31 @@ def events_by_uid(body: bytes) -> dict[str, icalendar.Event]:
     return {str(e["UID"]): e for e in cal.walk("VEVENT")}
 
 
+def new_token(session, ctx, user) -> str:
+    with unit_of_work(session):
+        return feeds.new_token(session, ctx(user))
+
+
 @pytest.fixture
-def scene(session, make_user, make_category, make_resource):
+def scene(session, ctx, clock, make_user, make_category, make_resource):
+    clock(NOW)  # the feeds' own clock: what is recent, what is long past
     cameras = make_category(name="Caméra", buffer_hours=12, min_lead_hours=0)
     camera = make_resource(
         name="Caméra « Sony », modèle FX30; batteries\\chargeurs", category=cameras, departement_code="11"
     )
     member = make_user(display_name="Léa Fabre")
     host = make_user(display_name="Martin Aubert", hosts=("11",))
-    token = feeds.new_token(session, member)
-    now = utcnow()
-    made = booking.create(
-        session,
-        actor=member,
-        resource=camera,
-        starts_at=now + timedelta(days=2),
-        ends_at=now + timedelta(days=3),
-        purpose="Fête de la science, Carcassonne; « village » des sciences\nDeuxième ligne " + "é" * 80,
-        now=now,
-    )
-    return {"camera": camera, "member": member, "host": host, "token": token, "booking": made, "now": now}
+    token = new_token(session, ctx, member)
+    with unit_of_work(session):
+        made = booking.create(
+            session,
+            ctx(member, now=NOW),
+            resource=camera,
+            starts_at=NOW + timedelta(days=2),
+            ends_at=NOW + timedelta(days=3),
+            purpose="Fête de la science, Carcassonne; « village » des sciences\nDeuxième ligne " + "é" * 80,
+        )
+    return {"camera": camera, "member": member, "host": host, "token": token, "booking": made, "now": NOW}
 
 
 def test_the_personal_feed_is_valid_ical_that_two_parsers_read(client, scene):
@@ -88,23 +95,28 @@ def test_the_raw_text_follows_rfc_5545(client, scene):
     assert "DTSTART:" + scene["booking"].starts_at.strftime("%Y%m%dT%H%M%SZ") in unfolded  # UTC times
 
 
-def test_an_edit_grows_sequence_and_a_cancel_keeps_the_item_as_cancelled(client, session, scene):
+def test_an_edit_grows_sequence_and_a_cancel_keeps_the_item_as_cancelled(client, session, ctx, scene):
     made, member = scene["booking"], scene["member"]
     uid = f"booking-{made.id}@localhost"
     first = events_by_uid(client.get(f"/feeds/me/{scene['token']}.ics").data)[uid]
-    now = utcnow()
-    booking.change_dates(
-        session, actor=member, booking=made, starts_at=now + timedelta(days=4), ends_at=now + timedelta(days=5), now=now
-    )
+    with unit_of_work(session):
+        booking.change_dates(
+            session,
+            ctx(member, now=NOW + timedelta(hours=1)),
+            booking=made,
+            starts_at=NOW + timedelta(days=4),
+            ends_at=NOW + timedelta(days=5),
+        )
     second = events_by_uid(client.get(f"/feeds/me/{scene['token']}.ics").data)[uid]
     assert int(second["SEQUENCE"]) > int(first["SEQUENCE"])
-    assert second.decoded("LAST-MODIFIED") >= first.decoded("LAST-MODIFIED")
-    booking.cancel(session, actor=member, booking=made, now=utcnow())
+    assert second.decoded("LAST-MODIFIED") > first.decoded("LAST-MODIFIED")
+    with unit_of_work(session):
+        booking.cancel(session, ctx(member, now=NOW + timedelta(hours=2)), booking=made)
     third = events_by_uid(client.get(f"/feeds/me/{scene['token']}.ics").data)
     assert str(third[uid]["STATUS"]) == "CANCELLED"
     assert int(third[uid]["SEQUENCE"]) > int(second["SEQUENCE"])
     # Thirty days on, the cancelled booking leaves the feed.
-    later = feeds.personal(session, member, utcnow() + timedelta(days=31), "localhost", lambda *a, **k: None)
+    later = feeds.personal(session, ctx(now=NOW + timedelta(days=31)), user=member, link=lambda *a, **k: None)
     assert uid not in {item.uid for item in later}
 
 
@@ -153,28 +165,31 @@ def test_public_resource_and_departement_feeds_show_busy_without_names_or_purpos
     assert client.get("/feeds/departements/99.ics").status_code == 404
 
 
-def test_the_host_feed_lists_pickups_and_returns_with_who_comes(client, session, scene):
-    token = feeds.new_token(session, scene["host"])
+def test_the_host_feed_lists_pickups_and_returns_with_who_comes(client, session, ctx, scene):
+    token = new_token(session, ctx, scene["host"])
     text = client.get(f"/feeds/host/{token}.ics").data.replace(b"\r\n ", b"").decode()
     assert "Retrait : Caméra" in text and "Retour : Caméra" in text and "Léa Fabre" in text
     # A member's token does not open a host feed.
     assert client.get(f"/feeds/host/{scene['token']}.ics").status_code == 404
 
 
-def test_waitlist_positions_are_tentative_in_the_personal_feed(client, session, make_training, make_user):
-    course = make_training(capacity=1, starts_at=utcnow() + timedelta(days=5))
+def test_waitlist_positions_are_tentative_in_the_personal_feed(client, session, ctx, clock, make_training, make_user):
+    clock(NOW)
+    course = make_training(capacity=1, starts_at=NOW + timedelta(days=5))
     first, second = make_user(), make_user()
-    training.sign_up(session, actor=first, training=course, now=utcnow())
-    waiting = training.sign_up(session, actor=second, training=course, now=utcnow())
-    token = feeds.new_token(session, second)
+    with unit_of_work(session):
+        training.sign_up(session, ctx(first), training=course)
+        waiting = training.sign_up(session, ctx(second), training=course)
+    token = new_token(session, ctx, second)
     event = events_by_uid(client.get(f"/feeds/me/{token}.ics").data)[f"enrolment-{waiting.id}@localhost"]
     assert str(event["STATUS"]) == "TENTATIVE" and "Liste d'attente" in str(event["SUMMARY"])
 
 
-def test_the_trainings_feed_filters_by_topic(client, make_training, make_user):
+def test_the_trainings_feed_filters_by_topic(client, clock, make_training, make_user):
+    clock(NOW)
     trainer = make_user(roles={"trainer"})
-    make_training(trainer=trainer, title="Session OBS", topic_id=1, starts_at=utcnow() + timedelta(days=3))
-    make_training(trainer=trainer, title="Session Zoom", topic_id=4, starts_at=utcnow() + timedelta(days=4))
+    make_training(trainer=trainer, title="Session OBS", topic_id=1, starts_at=NOW + timedelta(days=3))
+    make_training(trainer=trainer, title="Session Zoom", topic_id=4, starts_at=NOW + timedelta(days=4))
     everything = client.get("/feeds/trainings.ics").data.decode()
     assert "Session OBS" in everything and "Session Zoom" in everything
     only = client.get("/feeds/trainings.ics?topic=4").data.decode()
@@ -194,7 +209,7 @@ def test_add_to_my_calendar_downloads_one_booking(client, auth, scene, make_user
 
 def test_a_feed_of_many_items_costs_a_handful_of_queries(app, client, session, scene, make_resource, make_booking):
     member = scene["member"]
-    base = utcnow() + timedelta(days=10)
+    base = NOW + timedelta(days=10)
     for n in range(60):
         resource = make_resource(departement_code=("11", "34", "31")[n % 3])
         make_booking(
@@ -225,9 +240,9 @@ def test_feed_requests_are_rate_limited_per_address(make_app, make_resource):
     assert codes == [200, 200, 200, 429, 429]
 
 
-def test_every_feed_parses_in_two_independent_parsers(client, session, scene, make_training, make_user):
-    make_training(trainer=make_user(roles={"trainer"}), starts_at=utcnow() + timedelta(days=3))
-    host_token = feeds.new_token(session, scene["host"])
+def test_every_feed_parses_in_two_independent_parsers(client, session, ctx, scene, make_training, make_user):
+    make_training(trainer=make_user(roles={"trainer"}), starts_at=NOW + timedelta(days=3))
+    host_token = new_token(session, ctx, scene["host"])
     for url in (
         f"/feeds/me/{scene['token']}.ics",
         f"/feeds/host/{host_token}.ics",
@@ -243,10 +258,31 @@ def test_every_feed_parses_in_two_independent_parsers(client, session, scene, ma
         assert by_icalendar == by_vobject and by_icalendar, url
 
 
-def test_the_etag_changes_whenever_the_feed_body_changes(client, session, scene):
+def test_the_etag_changes_whenever_the_feed_body_changes(client, session, ctx, scene):
     url = f"/feeds/me/{scene['token']}.ics"
     first = client.get(url)
-    booking.approve(session, actor=scene["host"], booking=scene["booking"], now=utcnow())
+    with unit_of_work(session):
+        booking.approve(session, ctx(scene["host"], now=NOW + timedelta(minutes=1)), booking=scene["booking"])
     second = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert second.status_code == 200 and second.headers["ETag"] != first.headers["ETag"]
     assert second.data != first.data
+
+
+def test_a_feed_token_is_made_and_revoked_only_for_oneself(session, ctx, make_user):
+    with pytest.raises(Forbidden), unit_of_work(session):
+        feeds.new_token(session, ctx(None))
+    person = make_user()
+    token = new_token(session, ctx, person)
+    assert feeds.user_for_token(session, token) == person
+    with unit_of_work(session):
+        feeds.revoke_token(session, ctx(person))
+    assert feeds.user_for_token(session, token) is None
+
+
+def test_a_feed_keeps_past_bookings_ninety_days_by_the_feeds_clock(client, clock, scene):
+    url = f"/feeds/me/{scene['token']}.ics"
+    uid = f"booking-{scene['booking'].id}@localhost"
+    clock(NOW + timedelta(days=3 + 89))
+    assert uid in events_by_uid(client.get(url).data)
+    clock(NOW + timedelta(days=3 + 91))
+    assert uid not in events_by_uid(client.get(url).data)

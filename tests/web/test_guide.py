@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, func, select
 
-from app.i18n import utcnow
 from app.models import Category, GuidePage, GuideRevision
+from tests.factories import NOW
 
 
 @pytest.fixture
@@ -37,8 +37,9 @@ def test_the_guide_has_its_five_parts_in_order(client):
 
 
 def test_the_tools_part_counts_free_units_and_changes_when_the_last_one_is_booked(
-    client, auth, session, make_user, make_category, make_resource, make_booking
+    client, auth, session, make_user, make_category, make_resource, make_booking, clock
 ):
+    clock(NOW)
     cameras = make_category(slug="camera", name="Caméra", name_plural="Caméras")
     first = make_resource(category=cameras, departement_code="31")
     make_resource(category=cameras, departement_code="31")
@@ -46,16 +47,16 @@ def test_the_tools_part_counts_free_units_and_changes_when_the_last_one_is_booke
     reader = make_user(departement_code="31")
     auth.login(reader)
     assert "2 libres cette semaine en Haute-Garonne, 3 dans toute la région" in text_of(client, "/guide/outils")
-    now = utcnow()
-    make_booking(resource=first, user=make_user(), starts_at=now + timedelta(days=2), ends_at=now + timedelta(days=3))
+    make_booking(resource=first, user=make_user(), starts_at=NOW + timedelta(days=2), ends_at=NOW + timedelta(days=3))
     assert "1 libre cette semaine en Haute-Garonne, 2 dans toute la région" in text_of(client, "/guide/outils")
     auth.logout()
     page = text_of(client, "/guide/outils")
     assert "2 libres cette semaine en Occitanie" in page and f"/bookings/kit?category={cameras.id}" in page
 
 
-def test_the_contacts_part_lists_the_next_sessions_with_seats_left(client, make_training, make_user):
-    make_training(title="OBS Studio : premiers pas", topic_id=1, capacity=8, starts_at=utcnow() + timedelta(days=9))
+def test_the_contacts_part_lists_the_next_sessions_with_seats_left(client, make_training, make_user, clock):
+    clock(NOW)
+    make_training(title="OBS Studio : premiers pas", topic_id=1, capacity=8, starts_at=NOW + timedelta(days=9))
     page = text_of(client, "/guide/contacts")
     assert "OBS Studio : premiers pas" in page and "8 places restantes" in page
 

@@ -7,14 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.extensions import db
-from app.i18n import utcnow
 from app.models import Departement, Organisation
 from app.services import accounts, feeds, reminders
-from app.services.errors import DomainError
 from app.web.account.forms import PasswordChangeForm, ProfileForm
-from app.web.admin.forms import ConfirmForm
+from app.web.acting import service_call
 from app.web.choices import departement_choices, organisation_choices
-from app.web.forms import apply_domain_error
+from app.web.forms import ConfirmForm
 from app.web.redirects import safe_next
 
 bp = Blueprint("account", __name__)
@@ -33,19 +31,22 @@ def profile():
         form.departement.data = current_user.departement_code or ""
         form.reminders.data = [kind for kind in reminders.OPTIONAL_KINDS if current_user.wants(kind)]
     if form.validate_on_submit():
-        accounts.update_profile(
-            db.session,
-            user=current_user,
-            display_name=form.display_name.data,
-            phone=form.phone.data,
-            organisation=db.session.get(Organisation, form.organisation.data) if form.organisation.data else None,
-            departement=db.session.get(Departement, form.departement.data) if form.departement.data else None,
-            locale=form.locale.data,
-            reminder_opt_outs=set(reminders.OPTIONAL_KINDS) - set(form.reminders.data or []),
-        )
-        session["lang"] = form.locale.data
-        flash(_("Votre profil est enregistré."), "success")
-        return redirect(url_for("account.profile"))
+        with service_call(form) as call:
+            accounts.update_profile(
+                db.session,
+                call.ctx,
+                user=call.ctx.user,
+                display_name=form.display_name.data or "",
+                phone=form.phone.data,
+                organisation=db.session.get(Organisation, form.organisation.data) if form.organisation.data else None,
+                departement=db.session.get(Departement, form.departement.data) if form.departement.data else None,
+                locale=form.locale.data,
+                reminder_opt_outs=set(reminders.OPTIONAL_KINDS) - set(form.reminders.data or []),
+            )
+        if call.ok:
+            session["lang"] = form.locale.data
+            flash(_("Votre profil est enregistré."), "success")
+            return redirect(url_for("account.profile"))
     return render_template("account/profile.html", form=form)
 
 
@@ -54,14 +55,15 @@ def profile():
 def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             accounts.change_password(
-                db.session, user=current_user, current=form.current_password.data, new=form.password.data, now=utcnow()
+                db.session,
+                call.ctx,
+                user=call.ctx.user,
+                current=form.current_password.data or "",
+                new=form.password.data or "",
             )
-        except DomainError as error:
-            if not apply_domain_error(form, error):
-                raise
-        else:
+        if call.ok:
             flash(_("Votre mot de passe est changé."), "success")
             return redirect(url_for("account.profile"))
     return render_template("account/password.html", form=form)
@@ -70,10 +72,12 @@ def change_password():
 @bp.route("/language", methods=["POST"])
 def set_language():
     lang = request.form.get("lang", "")
-    if lang in current_app.config["LANGUAGES"]:
+    languages = current_app.config["LANGUAGES"]
+    if lang in languages:
         session["lang"] = lang
         if current_user.is_authenticated:
-            accounts.set_locale(db.session, user=current_user, locale=lang, languages=current_app.config["LANGUAGES"])
+            with service_call() as call:
+                accounts.set_locale(db.session, call.ctx, user=call.ctx.user, locale=lang, languages=languages)
     return redirect(safe_next(request.form.get("next")))
 
 
@@ -81,8 +85,10 @@ def set_language():
 @login_required
 def new_feed_token():
     if ConfirmForm().validate_on_submit():
-        feeds.new_token(db.session, current_user)
-        flash(_("Nouvelle adresse d'abonnement créée : l'ancienne ne fonctionne plus."), "success")
+        with service_call() as call:
+            feeds.new_token(db.session, call.ctx)
+        if call.ok:
+            flash(_("Nouvelle adresse d'abonnement créée : l'ancienne ne fonctionne plus."), "success")
     return redirect(url_for("account.profile") + "#agenda")
 
 
@@ -90,6 +96,8 @@ def new_feed_token():
 @login_required
 def revoke_feed_token():
     if ConfirmForm().validate_on_submit():
-        feeds.revoke_token(db.session, current_user)
-        flash(_("Adresse d'abonnement supprimée."), "success")
+        with service_call() as call:
+            feeds.revoke_token(db.session, call.ctx)
+        if call.ok:
+            flash(_("Adresse d'abonnement supprimée."), "success")
     return redirect(url_for("account.profile") + "#agenda")

@@ -26,12 +26,6 @@ class RolesForm(FlaskForm):
     submit = SubmitField(_l("Enregistrer les rôles"))
 
 
-class ConfirmForm(FlaskForm):
-    """A bare POST with its CSRF token, for one-click actions."""
-
-    submit = SubmitField(_l("Confirmer"))
-
-
 class CategoryForm(FlaskForm):
     name = line_field(_l("Nom"), max_length=80)
     name_plural = line_field(_l("Nom au pluriel"), max_length=80)

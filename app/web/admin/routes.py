@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import func, select
 
+from app import entry, jobs
 from app.extensions import db
-from app.i18n import app_zone, utcnow
 from app.models import (
     AgendaSource,
     Category,
@@ -19,13 +20,14 @@ from app.models import (
     TrainingTopic,
     User,
 )
-from app.services import accounts, agenda_import, audit, catalogue, credentials, outbox, training
-from app.services.errors import DomainError
+from app.services import accounts, agenda_import, audit, catalogue, outbox, training
+from app.services.errors import Conflict, RuleViolation
 from app.web.access import admin_required
-from app.web.admin.forms import CategoryForm, ConfirmForm, ResourceForm, RolesForm
+from app.web.acting import Call, refuse, service_call
+from app.web.admin.forms import CategoryForm, ResourceForm, RolesForm
 from app.web.agenda.forms import SourceForm, UploadForm
 from app.web.choices import category_choices, departement_choices
-from app.web.forms import apply_domain_error
+from app.web.forms import ConfirmForm
 from app.web.pagination import current_page
 from app.web.trainings.forms import TopicForm
 
@@ -47,6 +49,10 @@ def dashboard():
 # People ---------------------------------------------------------------------------------
 
 
+def _per_page() -> int:
+    return current_app.config["PER_PAGE"]
+
+
 @bp.route("/users")
 @admin_required
 def users():
@@ -58,7 +64,7 @@ def users():
     if text:
         pattern = f"%{text.lower()}%"
         query = query.where(func.lower(User.display_name).like(pattern) | User.email.like(pattern))
-    pagination = db.paginate(query, page=current_page(), per_page=25, error_out=False)
+    pagination = db.paginate(query, page=current_page(), per_page=_per_page(), error_out=False)
     return render_template("admin/users.html", pagination=pagination, show=show, q=text)
 
 
@@ -72,23 +78,16 @@ def user_detail(user_id: int):
         form.roles.data = sorted(user.roles - {"member"})
         form.host_departements.data = [d.code for d in user.hosted_departements]
     if form.validate_on_submit():
-        chosen = db.session.scalars(select(Departement).where(Departement.code.in_(form.host_departements.data)))
-        try:
+        with service_call(form) as call:
+            codes = form.host_departements.data or []
+            chosen = db.session.scalars(select(Departement).where(Departement.code.in_(codes)))
             accounts.set_roles(
-                db.session,
-                actor=current_user,
-                user=user,
-                roles=form.roles.data,
-                host_departements=list(chosen),
-                now=utcnow(),
+                db.session, call.ctx, user=user, roles=form.roles.data or [], host_departements=list(chosen)
             )
-        except DomainError as error:
-            if not apply_domain_error(form, error):
-                flash(error.message, "danger")
-        else:
+        if call.ok:
             flash(_("Rôles enregistrés."), "success")
-            return redirect(url_for("admin.user_detail", user_id=user.id))
-    history = audit.history(db.session, "user", user.id)
+            return redirect(url_for("admin.user_detail", user_id=user_id))
+    history = audit.history(db.session, "user", user_id)
     return render_template("admin/user_detail.html", user=user, form=form, confirm=ConfirmForm(), history=history)
 
 
@@ -97,11 +96,13 @@ def user_detail(user_id: int):
 def approve_user(user_id: int):
     user = accounts.get_user(db.session, user_id)
     if ConfirmForm().validate_on_submit():
-        accounts.approve(db.session, actor=current_user, user=user, now=utcnow())
-        flash(_("%(name)s peut maintenant réserver.", name=user.display_name), "success")
+        with service_call() as call:
+            accounts.approve(db.session, call.ctx, user=user)
+        if call.ok:
+            flash(_("%(name)s peut maintenant réserver.", name=user.display_name), "success")
     if request.form.get("back") == "list":
         return redirect(url_for("admin.users", show="pending"))
-    return redirect(url_for("admin.user_detail", user_id=user.id))
+    return redirect(url_for("admin.user_detail", user_id=user_id))
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
@@ -110,13 +111,11 @@ def set_user_active(user_id: int):
     user = accounts.get_user(db.session, user_id)
     if ConfirmForm().validate_on_submit():
         active = request.form.get("active") == "1"
-        try:
-            accounts.set_active(db.session, actor=current_user, user=user, active=active, now=utcnow())
-        except DomainError as error:
-            flash(error.message, "danger")
-        else:
+        with service_call() as call:
+            accounts.set_active(db.session, call.ctx, user=user, active=active)
+        if call.ok:
             flash(_("Compte réactivé.") if active else _("Compte désactivé."), "success")
-    return redirect(url_for("admin.user_detail", user_id=user.id))
+    return redirect(url_for("admin.user_detail", user_id=user_id))
 
 
 # Categories ------------------------------------------------------------------------------
@@ -129,7 +128,7 @@ def categories():
     return render_template("admin/categories.html", categories=list(rows), confirm=ConfirmForm())
 
 
-def _category_values(form: CategoryForm) -> dict:
+def _category_values(form: CategoryForm) -> dict[str, Any]:
     return {
         "name": form.name.data,
         "name_plural": form.name_plural.data,
@@ -151,14 +150,9 @@ def category_form(category_id: int | None):
     category = catalogue.get_category(db.session, category_id) if category_id else None
     form = CategoryForm(obj=category)
     if form.validate_on_submit():
-        try:
-            catalogue.save_category(
-                db.session, actor=current_user, category=category, now=utcnow(), **_category_values(form)
-            )
-        except DomainError as error:
-            if not apply_domain_error(form, error):
-                flash(error.message, "danger")
-        else:
+        with service_call(form) as call:
+            catalogue.save_category(db.session, call.ctx, category=category, **_category_values(form))
+        if call.ok:
             flash(_("Catégorie enregistrée."), "success")
             return redirect(url_for("admin.categories"))
     return render_template("admin/category_form.html", form=form, category=category)
@@ -169,8 +163,10 @@ def category_form(category_id: int | None):
 def retire_category(category_id: int):
     category = catalogue.get_category(db.session, category_id)
     if ConfirmForm().validate_on_submit():
-        catalogue.retire_category(db.session, actor=current_user, category=category, now=utcnow())
-        flash(_("Catégorie retirée : ses ressources ne sont plus réservables."), "success")
+        with service_call() as call:
+            catalogue.retire_category(db.session, call.ctx, category=category)
+        if call.ok:
+            flash(_("Catégorie retirée : ses ressources ne sont plus réservables."), "success")
     return redirect(url_for("admin.categories"))
 
 
@@ -188,7 +184,7 @@ def resources():
             include_retired=True,
         ),
     )
-    pagination = db.paginate(query, page=current_page(), per_page=30, error_out=False)
+    pagination = db.paginate(query, page=current_page(), per_page=_per_page(), error_out=False)
     return render_template("admin/resources.html", pagination=pagination, confirm=ConfirmForm())
 
 
@@ -204,43 +200,23 @@ def resource_form(resource_id: int | None):
         form.category.data = str(resource.category_id)
         form.departement.data = resource.departement_code
     if form.validate_on_submit():
-        category = catalogue.get_category(db.session, int(form.category.data))
-        encrypted = None
-        if form.account_login.data or form.account_password.data:
-            if category.needs_pickup:
-                form.account_login.errors.append(_("Seuls les comptes partagés ont un identifiant."))
-                return render_template("admin/resource_form.html", form=form, resource=resource)
-            key = current_app.config["CREDENTIALS_KEY"]
-            previous = (
-                credentials.decrypt(key, resource.credentials_encrypted)
-                if resource is not None and resource.credentials_encrypted
-                else credentials.Credentials("", "")
-            )
-            encrypted = credentials.encrypt(
-                key,
-                credentials.Credentials(
-                    login=form.account_login.data or previous.login,
-                    password=form.account_password.data or previous.password,
-                ),
-            )
-        try:
+        with service_call(form) as call:
             saved = catalogue.save_resource(
                 db.session,
-                actor=current_user,
+                call.ctx,
                 resource=resource,
-                name=form.name.data,
-                category=category,
+                name=form.name.data or "",
+                category=catalogue.get_category(db.session, int(form.category.data)),
                 departement_code=form.departement.data,
                 description=form.description.data or "",
-                credentials_encrypted=encrypted,
-                now=utcnow(),
+                # Encrypted by the service, which also refuses a login on anything but an account.
+                account_login=form.account_login.data or None,
+                account_password=form.account_password.data or None,
             )
-        except DomainError as error:
-            if not apply_domain_error(form, error):
-                flash(error.message, "danger")
-        else:
+            saved_id = saved.id
+        if call.ok:
             flash(_("Ressource enregistrée."), "success")
-            return redirect(url_for("catalogue.detail", resource_id=saved.id))
+            return redirect(url_for("catalogue.detail", resource_id=saved_id))
     return render_template("admin/resource_form.html", form=form, resource=resource)
 
 
@@ -250,8 +226,10 @@ def retire_resource(resource_id: int):
     resource = catalogue.get_resource(db.session, resource_id)
     if ConfirmForm().validate_on_submit():
         retired = request.form.get("retired", "1") == "1"
-        catalogue.set_retired(db.session, actor=current_user, resource=resource, retired=retired, now=utcnow())
-        flash(_("Ressource retirée du catalogue.") if retired else _("Ressource remise au catalogue."), "success")
+        with service_call() as call:
+            catalogue.set_retired(db.session, call.ctx, resource=resource, retired=retired)
+        if call.ok:
+            flash(_("Ressource retirée du catalogue.") if retired else _("Ressource remise au catalogue."), "success")
     return redirect(url_for("admin.resources"))
 
 
@@ -273,19 +251,11 @@ def topic_form(topic_id: int | None):
         abort(404)
     form = TopicForm(obj=topic)
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             training.save_topic(
-                db.session,
-                actor=current_user,
-                topic=topic,
-                name=form.name.data,
-                description=form.description.data or "",
-                now=utcnow(),
+                db.session, call.ctx, topic=topic, name=form.name.data or "", description=form.description.data or ""
             )
-        except DomainError as error:
-            if not apply_domain_error(form, error):
-                flash(error.message, "danger")
-        else:
+        if call.ok:
             flash(_("Thème enregistré."), "success")
             return redirect(url_for("admin.topics"))
     return render_template("admin/topic_form.html", form=form, topic=topic)
@@ -297,14 +267,23 @@ def topic_form(topic_id: int | None):
 @bp.route("/outbox")
 @admin_required
 def outbox_list():
-    status = request.args.get("status", OutboxStatus.FAILED.value)
-    if status not in {s.value for s in OutboxStatus}:
-        status = OutboxStatus.FAILED.value
+    try:
+        status = OutboxStatus(request.args.get("status", OutboxStatus.FAILED))
+    except ValueError:
+        status = OutboxStatus.FAILED
     query = select(OutboxMessage).where(OutboxMessage.status == status).order_by(OutboxMessage.id.desc())
-    pagination = db.paginate(query, page=current_page(), per_page=30, error_out=False)
-    counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    pagination = db.paginate(query, page=current_page(), per_page=_per_page(), error_out=False)
+    counts: dict[OutboxStatus, int] = dict(
+        db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    )
     return render_template(
-        "admin/outbox.html", pagination=pagination, status=status, counts=counts, confirm=ConfirmForm()
+        "admin/outbox.html",
+        pagination=pagination,
+        status=status,
+        statuses=(OutboxStatus.FAILED, OutboxStatus.PENDING, OutboxStatus.SENT),
+        failed=OutboxStatus.FAILED,
+        counts=counts,
+        confirm=ConfirmForm(),
     )
 
 
@@ -312,8 +291,10 @@ def outbox_list():
 @admin_required
 def outbox_retry(message_id: int):
     if ConfirmForm().validate_on_submit():
-        outbox.retry(db.session, message_id, utcnow())
-        flash(_("Le message repart dans la file d'envoi."), "success")
+        with service_call() as call:
+            outbox.retry(db.session, call.ctx, message_id)
+        if call.ok:
+            flash(_("Le message repart dans la file d'envoi."), "success")
     return redirect(url_for("admin.outbox_list"))
 
 
@@ -326,15 +307,18 @@ def agenda_sources():
     form = SourceForm()
     form.departement.choices = departement_choices(blank=_("— (indiqué par événement) —"))
     if form.validate_on_submit():
-        agenda_import.add_source(
-            db.session,
-            name=form.name.data,
-            url=form.url.data or None,
-            departement_code=form.departement.data or None,
-            trusted=form.trusted.data,
-        )
-        flash(_("Source enregistrée."), "success")
-        return redirect(url_for("admin.agenda_sources"))
+        with service_call(form) as call:
+            agenda_import.add_source(
+                db.session,
+                call.ctx,
+                name=form.name.data or "",
+                url=form.url.data or None,
+                departement_code=form.departement.data or None,
+                trusted=form.trusted.data,
+            )
+        if call.ok:
+            flash(_("Source enregistrée."), "success")
+            return redirect(url_for("admin.agenda_sources"))
     sources = db.session.scalars(select(AgendaSource).order_by(AgendaSource.name)).all()
     reports = {s.id: agenda_import.load_report(s) for s in sources}
     return render_template(
@@ -354,16 +338,23 @@ def agenda_source_import(source_id: int):
     source = db.session.get(AgendaSource, source_id)
     if source is None:
         abort(404)
-    zone = app_zone()
     upload = UploadForm()
     if upload.validate_on_submit():
-        report = agenda_import.import_bytes(
-            db.session, source=source, data=upload.file.data.read(), now=utcnow(), zone=zone
-        )
+        data = upload.file.data.read()
+        with service_call() as call:
+            report = agenda_import.import_bytes(db.session, call.ctx, source=source, data=data)
     elif ConfirmForm().validate_on_submit() and source.url:
-        report = agenda_import.import_source(db.session, source=source, now=utcnow(), zone=zone)
+        # As the daily job does it: the download (up to its timeout) before a short unit of work.
+        call = Call(ctx=entry.for_request())
+        try:
+            report = jobs.import_source(db.session, call.ctx, source=source)
+        except (RuleViolation, Conflict) as error:
+            call.error = error
+            refuse(error)
     else:
         flash(_("Choisissez un fichier .ics, ou enregistrez une adresse pour cette source."), "danger")
+        return redirect(url_for("admin.agenda_sources"))
+    if not call.ok:
         return redirect(url_for("admin.agenda_sources"))
     if report.error:
         flash(_("Import refusé : %(why)s Rien n'a été modifié.", why=report.error), "danger")

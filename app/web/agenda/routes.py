@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
+from app import entry
 from app.extensions import db
-from app.i18n import app_zone, utcnow
-from app.models import AgendaTheme
+from app.models import AgendaEvent, AgendaTheme, EventStatus
 from app.services import agenda, feeds
 from app.services import calendar as cal
-from app.services.errors import DomainError
-from app.web.admin.forms import ConfirmForm
+from app.services.errors import NotFound
+from app.web.acting import service_call
 from app.web.agenda.forms import AgendaFilterForm, EventForm, RefuseForm
 from app.web.calendars import requested_month
 from app.web.choices import departement_choices
-from app.web.feeds.ics import domain, ics_response, link
-from app.web.forms import apply_domain_error, read_local_datetime
+from app.web.feeds.ics import ics_response, link
+from app.web.forms import ConfirmForm, read_local_datetime
 from app.web.pagination import current_page
 
 bp = Blueprint("agenda", __name__, url_prefix="/agenda")
@@ -36,7 +41,7 @@ def _filter_form() -> AgendaFilterForm:
     return form
 
 
-def _filters(form: AgendaFilterForm, year: int | None, month: int | None, **fixed) -> agenda.AgendaFilter:
+def _filters(form: AgendaFilterForm, year: int | None, month: int | None, **fixed: Any) -> agenda.AgendaFilter:
     valid = form.validate()
     values = (
         {
@@ -52,10 +57,11 @@ def _filters(form: AgendaFilterForm, year: int | None, month: int | None, **fixe
     return agenda.AgendaFilter(year=year, month=month, **values)
 
 
-def _days(events, year: int, month: int) -> list[list[tuple]]:
+def _days(
+    events: Iterable[AgendaEvent], year: int, month: int, zone: ZoneInfo
+) -> list[list[tuple[date, bool, list[AgendaEvent]]]]:
     """Monday-first weeks of (day, in month, events that day)."""
-    zone = app_zone()
-    by_day: dict = {}
+    by_day: dict[date, list[AgendaEvent]] = {}
     for event in events:
         day, last = event.starts_at.astimezone(zone).date(), event.ends_at.astimezone(zone).date()
         if event.all_day and last > day:
@@ -67,17 +73,19 @@ def _days(events, year: int, month: int) -> list[list[tuple]]:
     return [[(d, d.month == month, by_day.get(d, [])) for d in days[i : i + 7]] for i in range(0, len(days), 7)]
 
 
-def _listing(template: str, title: str, **fixed):
+def _listing(template: str, title: str, **fixed: Any) -> str:
+    ctx = entry.for_request()
     form = _filter_form()
     year, month = requested_month()
     filters = _filters(form, year, month, **fixed)
-    query = agenda.public_events(filters, app_zone())
+    query = agenda.public_events(ctx, filters)
     view = "grid" if request.args.get("view") == "grid" else "list"
+    shown: dict[str, Any]
     if view == "grid":
         events = list(db.session.scalars(query).unique())
-        shown = {"weeks": _days(events, year, month), "events": events, "pagination": None}
+        shown = {"weeks": _days(events, year, month, ctx.zone), "events": events, "pagination": None}
     else:
-        pagination = db.paginate(query, page=current_page(), per_page=30, error_out=False)
+        pagination = db.paginate(query, page=current_page(), per_page=current_app.config["PER_PAGE"], error_out=False)
         shown = {"events": pagination.items, "pagination": pagination}
     return render_template(
         template,
@@ -88,38 +96,44 @@ def _listing(template: str, title: str, **fixed):
         month=month,
         previous_month=cal.shift_month(year, month, -1),
         next_month=cal.shift_month(year, month, 1),
+        EventStatus=EventStatus,
         **shown,
     )
 
 
 @bp.route("")
-def index():
+def index() -> ResponseReturnValue:
     return _listing("agenda/index.html", _("Agenda des sciences en Occitanie"))
 
 
 @bp.route("/themes/<slug>")
-def theme(slug: str):
+def theme(slug: str) -> ResponseReturnValue:
     found = db.session.scalar(select(AgendaTheme).where(AgendaTheme.slug == slug))
     if found is None:
         abort(404)
     return _listing("agenda/index.html", found.name, theme_slug=slug)
 
 
+def _today() -> date:
+    ctx = entry.for_request()
+    return ctx.now.astimezone(ctx.zone).date()
+
+
 @bp.route("/rentree")
-def rentree():
+def rentree() -> ResponseReturnValue:
     """« La Rentrée » : the September programme."""
     if "month" not in request.args:
-        today = utcnow().astimezone(app_zone()).date()
+        today = _today()
         year = today.year if today.month <= 9 else today.year + 1
         return redirect(url_for("agenda.rentree", month=f"{year}-09"))
     return _listing("agenda/index.html", _("La Rentrée des sciences"), campaign="rentree")
 
 
 @bp.route("/ete")
-def ete():
+def ete() -> ResponseReturnValue:
     """« L'Été » : June to August."""
     if "month" not in request.args:
-        today = utcnow().astimezone(app_zone()).date()
+        today = _today()
         year = today.year if today.month <= 8 else today.year + 1
         month = today.month if 6 <= today.month <= 8 else 6
         return redirect(url_for("agenda.ete", month=f"{year}-{month:02d}"))
@@ -127,27 +141,29 @@ def ete():
 
 
 @bp.route("/<int:event_id>")
-def detail(event_id: int):
-    event = agenda.get(db.session, event_id)
-    moderator = current_user.is_authenticated and agenda.can_moderate(current_user, event)
-    if (
-        event.status not in agenda.PUBLIC
-        and not moderator
-        and not (current_user.is_authenticated and event.proposed_by_id == current_user.id)
-    ):
+def detail(event_id: int) -> ResponseReturnValue:
+    ctx = entry.for_request()
+    try:
+        event = agenda.visible(db.session, ctx, event_id=event_id)
+    except NotFound:
         abort(404)
     return render_template(
-        "agenda/detail.html", event=event, moderator=moderator, confirm=ConfirmForm(), refuse_form=RefuseForm()
+        "agenda/detail.html",
+        event=event,
+        moderator=agenda.can_moderate(ctx.actor, event),
+        confirm=ConfirmForm(),
+        refuse_form=RefuseForm(),
+        EventStatus=EventStatus,
     )
 
 
 @bp.route("/print")
-def print_programme():
+def print_programme() -> ResponseReturnValue:
     """The month's programme on A4, or as a narrow bookmark strip (`format=bookmark`)."""
     form = _filter_form()
     year, month = requested_month()
-    events = list(db.session.scalars(agenda.public_events(_filters(form, year, month), app_zone())).unique())
-    events = [e for e in events if e.status == "published"]
+    query = agenda.public_events(entry.for_request(), _filters(form, year, month))
+    events = [e for e in db.session.scalars(query).unique() if e.status is EventStatus.PUBLISHED]
     bookmark = request.args.get("format") == "bookmark"
     if bookmark:
         # The strip holds a dozen lines: the Region-supported events first, then by date.
@@ -157,20 +173,27 @@ def print_programme():
 
 
 @bp.route("/region")
-def region():
+def region() -> ResponseReturnValue:
     raw = request.args.get("year", "")
-    year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else utcnow().astimezone(app_zone()).year
+    year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else _today().year
     return render_template("agenda/region.html", year=year, grouped=agenda.region_supported(db.session, year))
 
 
-def _event_form(event=None) -> EventForm:
+def _event_or_404(event_id: int) -> AgendaEvent:
+    try:
+        return agenda.get(db.session, event_id)
+    except NotFound:
+        abort(404)
+
+
+def _event_form(event: AgendaEvent | None = None) -> EventForm:
     form = EventForm(obj=event)
     form.departement.choices = departement_choices()
     form.themes.choices = [(str(t.id), t.name) for t in agenda.themes(db.session)]
     form.audiences.choices = [(k, str(v)) for k, v in agenda.AUDIENCES.items()]
     form.campaign.choices = [("", _("Aucune")), *[(k, str(v)) for k, v in agenda.CAMPAIGNS.items()]]
     if request.method == "GET" and event is not None:
-        zone = app_zone()
+        zone = entry.for_request().zone
         form.departement.data = event.departement_code
         form.themes.data = [str(t.id) for t in event.themes]
         form.audiences.data = event.audiences.split()
@@ -185,34 +208,31 @@ def _fields(form: EventForm) -> agenda.EventFields | None:
     if not (starts_at and ends_at):
         return None
     return agenda.EventFields(
-        title=form.title.data,
+        title=form.title.data or "",
         description=form.description.data or "",
         starts_at=starts_at,
         ends_at=ends_at,
         all_day=form.all_day.data,
         departement_code=form.departement.data,
-        town=form.town.data,
+        town=form.town.data or "",
         link=form.link.data or None,
         audiences=form.audiences.data or [],
         theme_ids=[int(v) for v in form.themes.data or []],
         region_supported=form.region_supported.data,
         campaign=form.campaign.data or None,
-        organiser_name=form.organiser_name.data,
+        organiser_name=form.organiser_name.data or "",
     )
 
 
 @bp.route("/propose", methods=["GET", "POST"])
 @login_required
-def propose():
+def propose() -> ResponseReturnValue:
     form = _event_form()
     if form.validate_on_submit() and (fields := _fields(form)):
-        try:
-            event = agenda.propose(db.session, actor=current_user, fields=fields, now=utcnow())
-        except DomainError as error:
-            if not apply_domain_error(form, error):
-                flash(error.message, "danger")
-        else:
-            published = event.status == "published"
+        with service_call(form) as call:
+            event = agenda.propose(db.session, call.ctx, fields=fields)
+        if call.ok:
+            published = event.status is EventStatus.PUBLISHED
             flash(
                 _("Événement publié.") if published else _("Merci ! L'événement sera publié après relecture."),
                 "success",
@@ -223,31 +243,28 @@ def propose():
 
 @bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
 @login_required
-def edit(event_id: int):
-    event = agenda.get(db.session, event_id)
+def edit(event_id: int) -> ResponseReturnValue:
+    event = _event_or_404(event_id)
     if not agenda.can_moderate(current_user, event):
-        abort(403)
+        abort(403)  # a courtesy: the service decides
     form = _event_form(event)
     if form.validate_on_submit() and (fields := _fields(form)):
-        try:
-            agenda.update(db.session, actor=current_user, event=event, fields=fields, now=utcnow())
-        except DomainError as error:
-            if not apply_domain_error(form, error):
-                flash(error.message, "danger")
-        else:
+        with service_call(form) as call:
+            agenda.update(db.session, call.ctx, event=event, fields=fields)
+        if call.ok:
             flash(_("Événement enregistré."), "success")
-            return redirect(url_for("agenda.detail", event_id=event.id))
+            return redirect(url_for("agenda.detail", event_id=event_id))
     return render_template("agenda/form.html", form=form, event=event)
 
 
 @bp.route("/moderation")
 @login_required
-def moderation():
+def moderation() -> ResponseReturnValue:
     if not (current_user.is_admin or current_user.is_host):
-        abort(403)
+        abort(403)  # the same rule as the service's, so that it never refuses here
     return render_template(
         "agenda/moderation.html",
-        events=agenda.to_moderate(db.session, current_user),
+        events=agenda.to_moderate(db.session, entry.for_request()),
         confirm=ConfirmForm(),
         refuse_form=RefuseForm(),
     )
@@ -255,11 +272,15 @@ def moderation():
 
 @bp.route("/<int:event_id>/publish", methods=["POST"])
 @login_required
-def publish(event_id: int):
-    event = agenda.get(db.session, event_id)
+def publish(event_id: int) -> ResponseReturnValue:
+    event = _event_or_404(event_id)
+    if not agenda.can_moderate(current_user, event):
+        abort(403)  # a courtesy: the service decides
     if ConfirmForm().validate_on_submit():
-        agenda.publish(db.session, actor=current_user, event=event, now=utcnow())
-        flash(_("Événement publié."), "success")
+        with service_call() as call:
+            agenda.publish(db.session, call.ctx, event=event)
+        if call.ok:
+            flash(_("Événement publié."), "success")
     if request.form.get("back") == "moderation":
         return redirect(url_for("agenda.moderation"))
     return redirect(url_for("agenda.detail", event_id=event_id))
@@ -267,26 +288,30 @@ def publish(event_id: int):
 
 @bp.route("/<int:event_id>/refuse", methods=["POST"])
 @login_required
-def refuse(event_id: int):
-    event = agenda.get(db.session, event_id)
+def refuse(event_id: int) -> ResponseReturnValue:
+    event = _event_or_404(event_id)
+    if not agenda.can_moderate(current_user, event):
+        abort(403)  # a courtesy: the service decides
     form = RefuseForm()
     if form.validate_on_submit():
-        agenda.refuse(db.session, actor=current_user, event=event, reason=form.reason.data, now=utcnow())
-        flash(_("Événement refusé."), "success")
+        with service_call() as call:
+            agenda.refuse(db.session, call.ctx, event=event, reason=form.reason.data or "")
+        if call.ok:
+            flash(_("Événement refusé."), "success")
     else:
         flash(_("Indiquez le motif du refus."), "danger")
     return redirect(url_for("agenda.moderation"))
 
 
-def feed_response():
+def feed_response() -> Response:
     """/feeds/agenda.ics: same filters as the page; every published event of the coming year and the past month."""
+    ctx = entry.for_request()
     form = _filter_form()
     filters = _filters(form, None, None)
-    now = utcnow()
     events = [
         e
-        for e in db.session.scalars(agenda.public_events(filters, app_zone())).unique()
-        if e.ends_at > now - feeds.KEEP_CANCELLED
+        for e in db.session.scalars(agenda.public_events(ctx, filters)).unique()
+        if e.ends_at > ctx.now - feeds.KEEP_CANCELLED
     ]
-    items = [feeds.agenda_item(e, domain(), link("agenda.detail", event_id=e.id)) for e in events]
+    items = [feeds.agenda_item(e, ctx.site_domain, link("agenda.detail", event_id=e.id)) for e in events]
     return ics_response(_("Agenda des sciences en Occitanie"), items, private=False)

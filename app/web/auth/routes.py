@@ -7,14 +7,15 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from app import entry
 from app.extensions import db, limiter
-from app.i18n import utcnow
 from app.models import Departement, Organisation
 from app.services import accounts
 from app.services.errors import DomainError
+from app.web.acting import service_call
 from app.web.auth.forms import ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
 from app.web.choices import departement_choices, organisation_choices
-from app.web.forms import apply_domain_error
+from app.web.errors import error_response
 from app.web.redirects import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -42,12 +43,12 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(db.session, form.email.data, form.password.data)
+        user = accounts.authenticate(db.session, form.email.data or "", form.password.data or "")
         if user is not None:
             login_user(user, remember=form.remember.data)
             flash(_("Bienvenue, %(name)s.", name=user.display_name), "success")
             return redirect(safe_next(request.args.get("next")))
-        form.password.errors.append(_("Adresse ou mot de passe incorrect."))
+        form.password.errors = [*form.password.errors, _("Adresse ou mot de passe incorrect.")]
     return render_template("auth/login.html", form=form)
 
 
@@ -60,7 +61,7 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit(lambda: current_app.config["REGISTER_LIMIT"], methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -69,26 +70,23 @@ def register():
     form.departement.choices = departement_choices(blank=_("— Choisissez —"))
     if form.validate_on_submit():
         if not form.departement.data:
-            form.departement.errors.append(_("Choisissez votre département."))
+            form.departement.errors = [*form.departement.errors, _("Choisissez votre département.")]
         else:
-            try:
+            with service_call(form) as call:
                 user = accounts.register(
                     db.session,
-                    email=form.email.data,
-                    display_name=form.display_name.data,
-                    password=form.password.data,
+                    call.ctx,
+                    email=form.email.data or "",
+                    display_name=form.display_name.data or "",
+                    password=form.password.data or "",
                     organisation=db.session.get(Organisation, form.organisation.data)
                     if form.organisation.data
                     else None,
                     departement=db.session.get(Departement, form.departement.data),
                     # The language the page was shown in: chosen and checked by i18n.select_locale.
                     locale=str(get_locale()),
-                    now=utcnow(),
                 )
-            except DomainError as error:
-                if not apply_domain_error(form, error):
-                    flash(error.message, "danger")
-            else:
+            if call.ok:
                 login_user(user)
                 flash(
                     _("Votre compte est créé. Un administrateur doit le valider avant votre première réservation."),
@@ -99,33 +97,33 @@ def register():
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit("5 per 10 minutes", methods=["POST"])
+@limiter.limit(lambda: current_app.config["RESET_LIMIT"], methods=["POST"])
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(
-            db.session, email=form.email.data, secret_key=current_app.config["SECRET_KEY"], now=utcnow()
-        )
-        # The same answer whether or not the address has an account.
-        flash(_("Si un compte existe pour cette adresse, un lien vient de lui être envoyé."), "info")
-        return redirect(url_for("auth.login"))
+        with service_call(form) as call:
+            accounts.request_password_reset(db.session, call.ctx, email=form.email.data or "")
+        if call.ok:
+            # The same answer whether or not the address has an account.
+            flash(_("Si un compte existe pour cette adresse, un lien vient de lui être envoyé."), "info")
+            return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form)
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     if len(token) > 500:
-        return render_template("errors/error.html", status=404, title=_("Lien invalide"), message=""), 404
-    secret = current_app.config["SECRET_KEY"]
-    accounts.user_for_reset_token(db.session, secret, token)  # a dead link says so before the form
+        return error_response(404, _("Ce lien n'est pas valide."))
+    try:
+        # A dead link says so before the form is filled in.
+        accounts.user_for_reset_token(db.session, entry.for_request(), token=token)
+    except DomainError as error:
+        return error_response(error.status_code, error.message)
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
-            accounts.reset_password(db.session, secret_key=secret, token=token, new=form.password.data, now=utcnow())
-        except DomainError as error:
-            if not apply_domain_error(form, error):
-                raise
-        else:
+        with service_call(form) as call:
+            accounts.reset_password(db.session, call.ctx, token=token, new=form.password.data or "")
+        if call.ok:
             flash(_("Votre mot de passe est changé. Vous pouvez vous connecter."), "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form)

@@ -2,38 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
-from sqlalchemy import select
+from flask_login import login_required
+from werkzeug.wrappers import Response
 
+from app import entry
 from app.extensions import db
-from app.i18n import app_zone, utcnow
-from app.models import HOLDING_STATUSES, Booking, BookingStatus
+from app.i18n import app_zone
+from app.models import Booking, BookingStatus
 from app.services import audit, booking, catalogue, credentials, feeds
-from app.services.errors import DomainError
-from app.web.admin.forms import ConfirmForm
+from app.services.errors import Forbidden
+from app.web.acting import service_call
 from app.web.bookings.forms import BookingForm, ExtendForm, KitForm, PeriodForm
 from app.web.calendars import resource_month
 from app.web.choices import category_choices, departement_choices
 from app.web.feeds.ics import domain, ics_response, link
-from app.web.forms import apply_domain_error, read_local_datetime
+from app.web.forms import ConfirmForm, read_local_datetime
 from app.web.pagination import current_page
 
 bp = Blueprint("bookings", __name__, url_prefix="/bookings")
 
 
-def _period(form):
+def _period(form: PeriodForm | BookingForm | KitForm) -> tuple[datetime, datetime] | None:
     starts_at = read_local_datetime(form.starts_at)
     ends_at = read_local_datetime(form.ends_at)
     return (starts_at, ends_at) if starts_at and ends_at else None
-
-
-def _refused(form, error: DomainError) -> None:
-    if not apply_domain_error(form, error):
-        flash(error.message, "danger")
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -47,19 +43,16 @@ def new():
         abort(404)
     form = BookingForm()
     if form.validate_on_submit() and (period := _period(form)):
-        try:
+        with service_call(form) as call:
             made = booking.create(
                 db.session,
-                actor=current_user,
+                call.ctx,
                 resource=resource,
                 starts_at=period[0],
                 ends_at=period[1],
                 purpose=form.purpose.data or "",
-                now=utcnow(),
             )
-        except DomainError as error:
-            _refused(form, error)
-        else:
+        if call.ok:
             if made.status == BookingStatus.REQUESTED:
                 flash(_("Demande envoyée : l'hôte du département va la valider."), "success")
             else:
@@ -74,25 +67,22 @@ def kit():
     form = KitForm()
     form.category.choices = category_choices(blank=_("— Choisissez —"))
     form.departement.choices = departement_choices(blank=_("Peu importe"))
+    ctx = entry.for_request()
     if request.method == "GET":
-        form.departement.data = current_user.departement_code or ""
+        form.departement.data = ctx.user.departement_code or ""
         form.category.data = request.args.get("category", "")
     if form.validate_on_submit() and (period := _period(form)):
-        try:
-            category = catalogue.get_category(db.session, int(form.category.data))
+        with service_call(form, ctx=ctx) as call:
             made = booking.book_a_unit(
                 db.session,
-                actor=current_user,
-                category=category,
+                call.ctx,
+                category=catalogue.get_category(db.session, int(form.category.data)),
                 starts_at=period[0],
                 ends_at=period[1],
                 purpose=form.purpose.data or "",
                 preferred_departement=form.departement.data or None,
-                now=utcnow(),
             )
-        except DomainError as error:
-            _refused(form, error)
-        else:
+        if call.ok:
             flash(_("Réservé : %(name)s.", name=made.resource.name), "success")
             return redirect(url_for("bookings.detail", booking_id=made.id))
     return render_template("bookings/kit.html", form=form)
@@ -101,64 +91,42 @@ def kit():
 @bp.route("/mine")
 @login_required
 def mine():
-    now = utcnow()
-    base = select(Booking).where(Booking.user_id == current_user.id)
-    holding = [s.value for s in HOLDING_STATUSES]
-    current = db.session.scalars(
-        base.where(Booking.status.in_(holding), Booking.starts_at <= now, Booking.ends_at > now).order_by(
-            Booking.ends_at
-        )
-    ).unique()
-    late = db.session.scalars(
-        base.where(Booking.status == BookingStatus.PICKED_UP.value, Booking.ends_at <= now).order_by(Booking.ends_at)
-    ).unique()
-    upcoming = db.session.scalars(
-        base.where(Booking.status.in_(holding), Booking.starts_at > now).order_by(Booking.starts_at)
-    ).unique()
-    past = db.paginate(
-        base.where(~(Booking.status.in_(holding) & (Booking.ends_at > now)))
-        .where(~((Booking.status == BookingStatus.PICKED_UP.value) & (Booking.ends_at <= now)))
-        .order_by(Booking.starts_at.desc()),
-        page=current_page(),
-        per_page=15,
-        error_out=False,
-    )
+    view = booking.of_member(db.session, entry.for_request())
+    past = db.paginate(view.past, page=current_page(), per_page=current_app.config["PER_PAGE"], error_out=False)
     return render_template(
-        "bookings/mine.html", current=list(current), late=list(late), upcoming=list(upcoming), past=past
+        "bookings/mine.html", current=view.current, late=view.late, upcoming=view.upcoming, past=past
     )
-
-
-def _visible_booking(booking_id: int) -> Booking:
-    found = booking.get(db.session, booking_id)
-    if not booking.can_see_details(current_user, found):
-        abort(403)
-    return found
 
 
 @bp.route("/<int:booking_id>")
 @login_required
 def detail(booking_id: int):
-    found = _visible_booking(booking_id)
-    return _render_detail(found)
+    return _render_detail(booking.visible(db.session, entry.for_request(), booking_id))
 
 
-def _render_detail(found: Booking, *, revealed=None, period_form=None, extend_form=None):
-    now = utcnow()
+def _render_detail(
+    found: Booking,
+    *,
+    revealed: credentials.Credentials | None = None,
+    period_form: PeriodForm | None = None,
+    extend_form: ExtendForm | None = None,
+) -> str:
+    ctx = entry.for_request()
     return render_template(
         "bookings/detail.html",
         booking=found,
         history=audit.history(db.session, "booking", found.id),
         revealed=revealed,
-        now=now,
-        is_holder=found.user_id == current_user.id,
-        can_manage=booking.can_manage(current_user, found.resource),
+        now=ctx.now,
+        is_holder=ctx.actor is not None and found.user_id == ctx.actor.id,
+        can_manage=booking.can_manage(ctx.actor, found.resource),
         period_form=period_form or PeriodForm(starts_at=_local(found.starts_at), ends_at=_local(found.ends_at)),
         extend_form=extend_form or ExtendForm(ends_at=_local(found.ends_at + timedelta(days=1))),
         confirm=ConfirmForm(),
     )
 
 
-def _local(value):
+def _local(value: datetime) -> datetime:
     return value.astimezone(app_zone()).replace(tzinfo=None)
 
 
@@ -168,37 +136,38 @@ def reveal(booking_id: int):
     found = booking.get(db.session, booking_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    shown = credentials.reveal(
-        db.session, actor=current_user, booking=found, key=current_app.config["CREDENTIALS_KEY"], now=utcnow()
-    )
-    response = current_app.make_response(_render_detail(found, revealed=shown))
+    with service_call() as call:
+        # A refusal is written to the audit trail too, so it commits like a reveal.
+        shown = credentials.reveal(db.session, call.ctx, booking=found)
+    if not call.ok:
+        return redirect(url_for("bookings.detail", booking_id=found.id))
+    if shown.refusal is not None:
+        raise Forbidden(shown.refusal)
+    response = current_app.make_response(_render_detail(found, revealed=shown.credentials))
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @bp.route("/<int:booking_id>/cancel", methods=["POST"])
 @login_required
-def cancel(booking_id: int):
-    found = _visible_booking(booking_id)
+def cancel(booking_id: int) -> Response:
     if ConfirmForm().validate_on_submit():
-        booking.cancel(db.session, actor=current_user, booking=found, now=utcnow())
-        flash(_("Réservation annulée."), "success")
-    return redirect(url_for("bookings.detail", booking_id=found.id))
+        with service_call() as call:
+            booking.cancel(db.session, call.ctx, booking=booking.visible(db.session, call.ctx, booking_id))
+        if call.ok:
+            flash(_("Réservation annulée."), "success")
+    return redirect(url_for("bookings.detail", booking_id=booking_id))
 
 
 @bp.route("/<int:booking_id>/dates", methods=["POST"])
 @login_required
 def change_dates(booking_id: int):
-    found = _visible_booking(booking_id)
+    found = booking.visible(db.session, entry.for_request(), booking_id)
     form = PeriodForm()
     if form.validate_on_submit() and (period := _period(form)):
-        try:
-            booking.change_dates(
-                db.session, actor=current_user, booking=found, starts_at=period[0], ends_at=period[1], now=utcnow()
-            )
-        except DomainError as error:
-            _refused(form, error)
-        else:
+        with service_call(form) as call:
+            booking.change_dates(db.session, call.ctx, booking=found, starts_at=period[0], ends_at=period[1])
+        if call.ok:
             flash(_("Dates modifiées."), "success")
             return redirect(url_for("bookings.detail", booking_id=found.id))
     return _render_detail(found, period_form=form), 422
@@ -207,14 +176,12 @@ def change_dates(booking_id: int):
 @bp.route("/<int:booking_id>/extend", methods=["POST"])
 @login_required
 def extend(booking_id: int):
-    found = _visible_booking(booking_id)
+    found = booking.visible(db.session, entry.for_request(), booking_id)
     form = ExtendForm()
     if form.validate_on_submit() and (ends_at := read_local_datetime(form.ends_at)):
-        try:
-            booking.extend(db.session, actor=current_user, booking=found, ends_at=ends_at, now=utcnow())
-        except DomainError as error:
-            _refused(form, error)
-        else:
+        with service_call(form) as call:
+            booking.extend(db.session, call.ctx, booking=found, ends_at=ends_at)
+        if call.ok:
             flash(_("Réservation prolongée."), "success")
             return redirect(url_for("bookings.detail", booking_id=found.id))
     return _render_detail(found, extend_form=form), 422
@@ -222,8 +189,8 @@ def extend(booking_id: int):
 
 @bp.route("/<int:booking_id>.ics")
 @login_required
-def ics(booking_id: int):
+def ics(booking_id: int) -> Response:
     """ "Add to my calendar": the booking (and its pickup and return) as one .ics file."""
-    found = _visible_booking(booking_id)
+    found = booking.visible(db.session, entry.for_request(), booking_id)
     items = feeds.booking_items(found, domain(), link("bookings.detail", booking_id=found.id))
     return ics_response(found.resource.name, items, private=True, filename=f"reservation-{found.id}.ics")

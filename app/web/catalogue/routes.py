@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, render_template, request
+from flask import Blueprint, abort, current_app, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,10 +14,11 @@ from app.models import Departement
 from app.services import availability, catalogue
 from app.services import calendar as cal
 from app.services.errors import DomainError
+from app.web.acting import refuse
 from app.web.calendars import resource_month
 from app.web.catalogue.forms import ResourceFilterForm
 from app.web.choices import category_choices, departement_choices
-from app.web.forms import apply_domain_error, read_local_datetime
+from app.web.forms import read_local_datetime
 from app.web.pagination import current_page
 
 bp = Blueprint("catalogue", __name__)
@@ -28,7 +29,7 @@ def _criteria(form: ResourceFilterForm) -> catalogue.ResourceFilter | None:
         return None
     free_from = free_until = None
     if bool(form.free_from.data) != bool(form.free_until.data):
-        form.free_until.errors.append(_("Indiquez le début et la fin de la période."))
+        form.free_until.errors = [*form.free_until.errors, _("Indiquez le début et la fin de la période.")]
         return None
     if form.free_from.data:
         free_from, free_until = read_local_datetime(form.free_from), read_local_datetime(form.free_until)
@@ -54,9 +55,11 @@ def index():
         try:
             query = catalogue.search(db.session, criteria)
         except DomainError as error:
-            apply_domain_error(form, error)
+            refuse(error, form)
         else:
-            pagination = db.paginate(query, page=current_page(), per_page=20, error_out=False)
+            pagination = db.paginate(
+                query, page=current_page(), per_page=current_app.config["PER_PAGE"], error_out=False
+            )
     return render_template("catalogue/index.html", form=form, pagination=pagination)
 
 
@@ -76,15 +79,15 @@ def week(code: str):
         abort(404)
     zone = app_zone()
     today = utcnow().astimezone(zone).date()
-    monday = cal.week_start(request.args.get("start"), today)
-    if monday is None:
+    asked = cal.week_start(request.args.get("start"), today)
+    if asked is None:
         flash(_("Date non valide : indiquez-la sous la forme AAAA-MM-JJ. Voici la semaine en cours."), "warning")
-        monday = cal.week_start(None, today)
+    monday = asked or today - timedelta(days=today.weekday())
     start, end = cal.week_bounds(monday, zone)
     resources = list(
         db.session.scalars(catalogue.search(db.session, catalogue.ResourceFilter(departement_code=code))).unique()
     )
-    with_names = current_user.is_authenticated and (current_user.is_admin or current_user.hosts(code))
+    with_names = availability.holders_visible_to(current_user, code)
     periods = availability.busy_periods_by_resource(db.session, resources, start, end, with_names=with_names)
     viewer_id = current_user.id if current_user.is_authenticated else None
     days = [monday + timedelta(days=i) for i in range(7)]

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
+from app import entry
 from app.extensions import db
-from app.i18n import app_zone, utcnow
-from app.models import Departement, Resource
+from app.models import Booking, Departement, Resource
 from app.services import blackouts, booking, desk
-from app.services.errors import DomainError
+from app.services.context import ServiceContext
 from app.web.access import host_required
-from app.web.admin.forms import ConfirmForm
+from app.web.acting import service_call
 from app.web.desk.forms import BlackoutForm, PickupForm, RejectForm, ReturnForm
-from app.web.forms import apply_domain_error, read_local_datetime
+from app.web.forms import ConfirmForm, read_local_datetime
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -26,10 +31,11 @@ bp = Blueprint("desk", __name__, url_prefix="/desk")
 def index(code: str | None):
     if code is not None and db.session.get(Departement, code) is None:
         abort(404)
-    codes = desk.allowed_codes(current_user, code)
+    ctx = entry.for_request()
+    codes = desk.allowed_codes(ctx.user, code)
     if not codes:  # an admin who hosts nothing: choose a département
         return render_template("desk/choose.html", departements=db.session.scalars(select(Departement)).all())
-    view = desk.overview(db.session, actor=current_user, codes=codes, now=utcnow(), zone=app_zone())
+    view = desk.overview(db.session, ctx, codes=codes)
     return render_template(
         "desk/index.html",
         view=view,
@@ -39,11 +45,11 @@ def index(code: str | None):
         pickup_form=PickupForm(),
         return_form=ReturnForm(),
         confirm=ConfirmForm(),
-        now=utcnow(),
+        now=ctx.now,
     )
 
 
-def _back(found):
+def _back(found: Booking) -> Response:
     target = request.form.get("back")
     if target == "booking":
         return redirect(url_for("bookings.detail", booking_id=found.id))
@@ -52,17 +58,14 @@ def _back(found):
     )
 
 
-def _act(booking_id: int, form, action, done_message: str):
+def _act(booking_id: int, form: FlaskForm, action: Callable[[ServiceContext, Booking, Any], object], done: str):
+    """One desk action on one booking: the service decides who may, inside one unit of work."""
     found = booking.get(db.session, booking_id)
-    if not booking.can_manage(current_user, found.resource):
-        abort(403)
     if form.validate_on_submit():
-        try:
-            action(found, form)
-        except DomainError as error:
-            flash(error.message, "danger")
-        else:
-            flash(done_message, "success")
+        with service_call() as call:
+            action(call.ctx, found, form)
+        if call.ok:
+            flash(done, "success")
     else:
         for errors in form.errors.values():
             for message in errors:
@@ -72,45 +75,45 @@ def _act(booking_id: int, form, action, done_message: str):
 
 @bp.route("/bookings/<int:booking_id>/approve", methods=["POST"])
 @host_required
-def approve(booking_id: int):
+def approve(booking_id: int) -> Response:
     return _act(
         booking_id,
         ConfirmForm(),
-        lambda b, f: booking.approve(db.session, actor=current_user, booking=b, now=utcnow()),
+        lambda ctx, b, f: booking.approve(db.session, ctx, booking=b),
         _("Demande validée."),
     )
 
 
 @bp.route("/bookings/<int:booking_id>/reject", methods=["POST"])
 @host_required
-def reject(booking_id: int):
+def reject(booking_id: int) -> Response:
     return _act(
         booking_id,
         RejectForm(),
-        lambda b, f: booking.reject(db.session, actor=current_user, booking=b, reason=f.reason.data, now=utcnow()),
+        lambda ctx, b, f: booking.reject(db.session, ctx, booking=b, reason=f.reason.data),
         _("Demande refusée."),
     )
 
 
 @bp.route("/bookings/<int:booking_id>/pickup", methods=["POST"])
 @host_required
-def pickup(booking_id: int):
+def pickup(booking_id: int) -> Response:
     return _act(
         booking_id,
         PickupForm(),
-        lambda b, f: booking.record_pickup(db.session, actor=current_user, booking=b, note=f.note.data, now=utcnow()),
+        lambda ctx, b, f: booking.record_pickup(db.session, ctx, booking=b, note=f.note.data),
         _("Retrait enregistré."),
     )
 
 
 @bp.route("/bookings/<int:booking_id>/return", methods=["POST"])
 @host_required
-def give_back(booking_id: int):
+def give_back(booking_id: int) -> Response:
     return _act(
         booking_id,
         ReturnForm(),
-        lambda b, f: booking.record_return(
-            db.session, actor=current_user, booking=b, condition=f.condition.data, note=f.note.data, now=utcnow()
+        lambda ctx, b, f: booking.record_return(
+            db.session, ctx, booking=b, condition=f.condition.data, note=f.note.data
         ),
         _("Retour enregistré."),
     )
@@ -118,22 +121,22 @@ def give_back(booking_id: int):
 
 @bp.route("/bookings/<int:booking_id>/no-show", methods=["POST"])
 @host_required
-def no_show(booking_id: int):
+def no_show(booking_id: int) -> Response:
     return _act(
         booking_id,
         ConfirmForm(),
-        lambda b, f: booking.mark_no_show(db.session, actor=current_user, booking=b, now=utcnow()),
+        lambda ctx, b, f: booking.mark_no_show(db.session, ctx, booking=b),
         _("Réservation marquée « non retirée »."),
     )
 
 
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
 @host_required
-def cancel(booking_id: int):
+def cancel(booking_id: int) -> Response:
     return _act(
         booking_id,
         RejectForm(),
-        lambda b, f: booking.cancel(db.session, actor=current_user, booking=b, reason=f.reason.data, now=utcnow()),
+        lambda ctx, b, f: booking.cancel(db.session, ctx, booking=b, reason=f.reason.data),
         _("Réservation annulée ; la personne est prévenue."),
     )
 
@@ -144,7 +147,8 @@ def blackout_list(code: str):
     departement = db.session.get(Departement, code)
     if departement is None:
         abort(404)
-    desk.allowed_codes(current_user, code)
+    ctx = entry.for_request()
+    desk.allowed_codes(ctx.user, code)
     resources = db.session.scalars(
         select(Resource).where(Resource.departement_code == code, Resource.retired_at.is_(None)).order_by(Resource.name)
     ).all()
@@ -153,37 +157,35 @@ def blackout_list(code: str):
     if form.validate_on_submit():
         starts_at, ends_at = read_local_datetime(form.starts_at), read_local_datetime(form.ends_at)
         if starts_at and ends_at:
-            try:
+            with service_call(form, ctx=ctx) as call:
                 blackouts.create(
                     db.session,
-                    actor=current_user,
+                    call.ctx,
                     departement_code=code,
                     resource=db.session.get(Resource, int(form.resource.data)) if form.resource.data else None,
                     starts_at=starts_at,
                     ends_at=ends_at,
-                    reason=form.reason.data,
-                    now=utcnow(),
+                    reason=form.reason.data or "",
                 )
-            except DomainError as error:
-                if not apply_domain_error(form, error):
-                    flash(error.message, "danger")
-            else:
+            if call.ok:
                 flash(_("Fermeture enregistrée."), "success")
                 return redirect(url_for("desk.blackout_list", code=code))
     return render_template(
         "desk/blackouts.html",
         departement=departement,
         form=form,
-        blackouts=blackouts.for_departement(db.session, code, utcnow()),
+        blackouts=blackouts.for_departement(db.session, code, ctx.now),
         confirm=ConfirmForm(),
     )
 
 
 @bp.route("/blackouts/<int:blackout_id>/delete", methods=["POST"])
 @host_required
-def blackout_delete(blackout_id: int):
+def blackout_delete(blackout_id: int) -> Response:
     code = request.form.get("departement", "")
     if ConfirmForm().validate_on_submit():
-        blackouts.delete(db.session, actor=current_user, blackout_id=blackout_id, now=utcnow())
-        flash(_("Fermeture supprimée."), "success")
+        with service_call() as call:
+            code = blackouts.delete(db.session, call.ctx, blackout_id=blackout_id)
+        if call.ok:
+            flash(_("Fermeture supprimée."), "success")
     return redirect(url_for("desk.blackout_list", code=code) if code else url_for("desk.index"))

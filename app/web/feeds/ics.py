@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, request, url_for
+from typing import Any
 
-from app.config import site_domain
+from flask import Response, request, url_for
+
+from app import entry
 from app.services import ical
 
 
 def domain() -> str:
-    return site_domain(current_app.config["SITE_URL"])
+    """The domain of every iCal UID: the request's context says it (`ctx.site_domain`)."""
+    return entry.for_request().site_domain
 
 
-def link(endpoint: str, **values) -> str:
+def link(endpoint: str, **values: Any) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
-def ics_response(name: str, items: list, *, private: bool, filename: str | None = None) -> Response:
+def ics_response(name: str, items: list[ical.FeedEvent], *, private: bool, filename: str | None = None) -> Response:
     etag = ical.fingerprint(name, items)
     if request.if_none_match.contains(etag):
         # Calendar apps poll every hour: an unchanged feed is answered without being written.
@@ -37,4 +40,5 @@ def ics_response(name: str, items: list, *, private: bool, filename: str | None 
     if filename:
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     # Answers 304 to a matching If-None-Match / If-Modified-Since; ignores malformed ones.
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response

@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, request
 from flask_babel import gettext as _
 
+from app import entry
 from app.extensions import db, limiter
-from app.i18n import utcnow
 from app.models import Departement
 from app.services import catalogue, feeds
-from app.web.feeds.ics import domain, ics_response, link
+from app.web.feeds.ics import ics_response, link
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 limiter.limit(lambda: current_app.config["FEED_RATE_LIMIT"])(bp)
@@ -26,7 +26,7 @@ def _person(token: str):
 @bp.route("/me/<token>.ics")
 def personal(token: str):
     user = _person(token)
-    items = feeds.personal(db.session, user, utcnow(), domain(), link)
+    items = feeds.personal(db.session, entry.for_request(), user=user, link=link)
     return ics_response(_("La Malle — %(name)s", name=user.display_name), items, private=True)
 
 
@@ -35,7 +35,7 @@ def host(token: str):
     user = _person(token)
     if not user.is_host:
         abort(404)
-    items = feeds.host(db.session, user, utcnow(), domain(), link)
+    items = feeds.host(db.session, entry.for_request(), user=user, link=link)
     codes = ", ".join(sorted(user.host_codes))
     return ics_response(_("La Malle — retraits et retours (%(codes)s)", codes=codes), items, private=True)
 
@@ -43,7 +43,7 @@ def host(token: str):
 @bp.route("/resources/<int:resource_id>.ics")
 def resource(resource_id: int):
     found = catalogue.get_resource(db.session, resource_id)
-    items = feeds.resource_busy(db.session, found, utcnow(), domain())
+    items = feeds.resource_busy(db.session, entry.for_request(), resource=found)
     return ics_response(_("La Malle — %(name)s", name=found.name), items, private=False)
 
 
@@ -52,7 +52,7 @@ def departement(code: str):
     found = db.session.get(Departement, code)
     if found is None:
         abort(404)
-    items = feeds.departement_busy(db.session, code, utcnow(), domain())
+    items = feeds.departement_busy(db.session, entry.for_request(), code=code)
     return ics_response(_("La Malle — matériel en %(name)s", name=found.name), items, private=False)
 
 
@@ -60,7 +60,7 @@ def departement(code: str):
 def trainings():
     raw = request.args.get("topic", "")
     topic_id = int(raw) if raw.isdigit() else None
-    items = feeds.trainings(db.session, utcnow(), domain(), link, topic_id=topic_id)
+    items = feeds.trainings(db.session, entry.for_request(), link=link, topic_id=topic_id)
     return ics_response(_("La Malle — formations"), items, private=False)
 
 

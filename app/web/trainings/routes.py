@@ -5,26 +5,34 @@ from __future__ import annotations
 import csv
 import io
 from itertools import groupby
+from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app import entry
 from app.extensions import db
-from app.i18n import app_zone, format_datetime, utcnow
-from app.models import Category, Enrolment, EnrolmentStatus, TrainingSession
+from app.i18n import format_datetime
+from app.models import Category, EnrolmentStatus, TrainingSession
 from app.services import audit, feeds, training
-from app.services.errors import DomainError
 from app.services.markdown import render as render_markdown
-from app.web.admin.forms import ConfirmForm
+from app.web.acting import service_call
 from app.web.choices import departement_choices
-from app.web.feeds.ics import domain, ics_response, link
-from app.web.forms import apply_domain_error, read_local_datetime
+from app.web.feeds.ics import ics_response, link
+from app.web.forms import ConfirmForm, read_local_datetime
 from app.web.pagination import current_page
 from app.web.trainings.forms import CancelSessionForm, MessageForm, SessionForm, TrainingFilterForm
 
 bp = Blueprint("trainings", __name__, url_prefix="/trainings")
+
+
+@bp.context_processor
+def _rules() -> dict[str, Any]:
+    # Pages show the certificate link by the same rule the certificate page applies.
+    return {"earns_certificate": training.earns_certificate}
 
 
 def _topic_choices(blank: str | None = None) -> list[tuple[str, str]]:
@@ -33,27 +41,26 @@ def _topic_choices(blank: str | None = None) -> list[tuple[str, str]]:
 
 
 @bp.route("")
-def index():
+def index() -> ResponseReturnValue:
+    ctx = entry.for_request()
     form = TrainingFilterForm(request.args)
     form.topic.choices = _topic_choices(blank=_("Tous"))
     form.departement.choices = departement_choices(blank=_("Tous"))
-    now = utcnow()
-    query = training.upcoming(db.session, now=now)
+    query = training.upcoming(db.session, ctx)
     if form.validate():
         query = training.upcoming(
             db.session,
-            now=now,
+            ctx,
             topic_id=int(form.topic.data) if form.topic.data else None,
             mode=form.mode.data or None,
             departement_code=form.departement.data or None,
         )
-    pagination = db.paginate(query, page=current_page(), per_page=20, error_out=False)
+    pagination = db.paginate(query, page=current_page(), per_page=current_app.config["PER_PAGE"], error_out=False)
     sessions = list(pagination.items)
-    zone = app_zone()
     months = [
         ((year, month), list(items))
         for (year, month), items in groupby(
-            sessions, key=lambda s: (s.starts_at.astimezone(zone).year, s.starts_at.astimezone(zone).month)
+            sessions, key=lambda s: (s.starts_at.astimezone(ctx.zone).year, s.starts_at.astimezone(ctx.zone).month)
         )
     ]
     return render_template(
@@ -65,80 +72,75 @@ def index():
     )
 
 
-def _detail_context(found: TrainingSession) -> dict:
-    enrolment = training.enrolment_of(db.session, found.id, current_user)
-    seated, waiting = training.seat_counts(db.session, [found.id])[found.id]
-    return {
-        "training": found,
-        "description": render_markdown(found.description),
-        "enrolment": enrolment,
-        "position": training.waitlist_position(db.session, enrolment) if enrolment else None,
-        "seated": seated,
-        "waiting": waiting,
-        "can_manage": current_user.is_authenticated and training.can_manage(current_user, found),
-        "now": utcnow(),
-        "confirm": ConfirmForm(),
-    }
-
-
 @bp.route("/<int:training_id>")
-def detail(training_id: int):
+def detail(training_id: int) -> ResponseReturnValue:
+    ctx = entry.for_request()
     found = training.get(db.session, training_id)
-    return render_template("trainings/detail.html", **_detail_context(found))
+    enrolment = training.enrolment_of(db.session, found.id, ctx.actor)
+    seated, waiting = training.seat_counts(db.session, [found.id])[found.id]
+    return render_template(
+        "trainings/detail.html",
+        training=found,
+        description=render_markdown(found.description),
+        enrolment=enrolment,
+        position=training.waitlist_position(db.session, enrolment) if enrolment else None,
+        seated=seated,
+        waiting=waiting,
+        can_manage=ctx.actor is not None and training.can_manage(ctx.actor, found),
+        now=ctx.now,
+        confirm=ConfirmForm(),
+    )
 
 
 @bp.route("/<int:training_id>/sign-up", methods=["POST"])
 @login_required
-def sign_up(training_id: int):
+def sign_up(training_id: int) -> ResponseReturnValue:
     found = training.get(db.session, training_id)
     if ConfirmForm().validate_on_submit():
-        try:
-            enrolment = training.sign_up(db.session, actor=current_user, training=found, now=utcnow())
-        except DomainError as error:
-            flash(error.message, "danger")
-        else:
-            if enrolment.status == EnrolmentStatus.REGISTERED:
+        with service_call() as call:
+            enrolment = training.sign_up(db.session, call.ctx, training=found)
+            seated = enrolment.status == EnrolmentStatus.REGISTERED
+            position = training.waitlist_position(db.session, enrolment)
+        if call.ok:
+            if seated:
                 flash(_("Vous êtes inscrit·e."), "success")
             else:
-                position = training.waitlist_position(db.session, enrolment)
                 flash(_("Session complète : vous êtes n° %(n)d sur la liste d'attente.", n=position), "info")
     return redirect(url_for("trainings.detail", training_id=training_id))
 
 
 @bp.route("/<int:training_id>/leave", methods=["POST"])
 @login_required
-def leave(training_id: int):
+def leave(training_id: int) -> ResponseReturnValue:
     found = training.get(db.session, training_id)
     enrolment = training.enrolment_of(db.session, found.id, current_user)
     if enrolment is None:
         abort(404)
     if ConfirmForm().validate_on_submit():
-        try:
-            training.cancel_enrolment(db.session, actor=current_user, enrolment=enrolment, now=utcnow())
-        except DomainError as error:
-            flash(error.message, "danger")
-        else:
+        with service_call() as call:
+            training.cancel_enrolment(db.session, call.ctx, enrolment=enrolment)
+        if call.ok:
             flash(_("Votre inscription est annulée."), "success")
     return redirect(url_for("trainings.detail", training_id=training_id))
 
 
 @bp.route("/mine")
 @login_required
-def mine():
-    rows = db.session.scalars(
-        select(Enrolment)
-        .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
-        .where(Enrolment.user_id == current_user.id)
-        .order_by(TrainingSession.starts_at.desc())
-    ).unique()
-    enrolments = [(e, training.waitlist_position(db.session, e)) for e in rows]
-    return render_template("trainings/mine.html", enrolments=enrolments, now=utcnow())
+def mine() -> ResponseReturnValue:
+    ctx = entry.for_request()
+    enrolments = training.enrolments_of(db.session, ctx.user)
+    positions = training.waitlist_positions(db.session, enrolments)
+    return render_template(
+        "trainings/mine.html", enrolments=[(e, positions.get(e.id)) for e in enrolments], now=ctx.now
+    )
 
 
 # Trainers ------------------------------------------------------------------------------
+# The guards below only spare a non-trainer a form they could not submit; the services
+# refuse the changes themselves.
 
 
-def _require_trainer():
+def _require_trainer() -> None:
     if not (current_user.is_trainer or current_user.is_admin):
         abort(403)
 
@@ -157,7 +159,7 @@ def _session_form(found: TrainingSession | None) -> SessionForm:
     categories = db.session.scalars(select(Category).where(Category.retired_at.is_(None)).order_by(Category.name))
     form.advised.choices = [(str(c.id), c.name) for c in categories]
     if request.method == "GET" and found is not None:
-        zone = app_zone()
+        zone = entry.for_request().zone
         form.topic.data = str(found.topic_id)
         form.departement.data = found.departement_code or ""
         form.advised.data = [str(c.id) for c in found.advised_categories]
@@ -176,10 +178,12 @@ def _fields(form: SessionForm) -> training.SessionFields | None:
         form.registration_opens_at.data and times["registration_opens_at"] is None
     ):
         return None
+    if form.capacity.data is None:  # already answered by the field's own validator
+        return None
     in_person = form.mode.data == "in_person"
     return training.SessionFields(
         topic_id=int(form.topic.data),
-        title=form.title.data,
+        title=form.title.data or "",
         description=form.description.data or "",
         starts_at=times["starts_at"],
         ends_at=times["ends_at"],
@@ -201,122 +205,100 @@ def _advised(form: SessionForm) -> list[Category]:
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
-def new():
+def new() -> ResponseReturnValue:
     _require_trainer()
     form = _session_form(None)
     if form.validate_on_submit() and (fields := _fields(form)):
-        try:
-            made = training.create_session(
-                db.session, actor=current_user, fields=fields, advised=_advised(form), now=utcnow()
-            )
-        except DomainError as error:
-            if not apply_domain_error(form, error):
-                flash(error.message, "danger")
-        else:
+        with service_call(form) as call:
+            made = training.create_session(db.session, call.ctx, fields=fields, advised=_advised(form))
+            made_id = made.id
+        if call.ok:
             flash(_("Session créée."), "success")
-            return redirect(url_for("trainings.participants", training_id=made.id))
+            return redirect(url_for("trainings.participants", training_id=made_id))
     return render_template("trainings/form.html", form=form, training=None)
 
 
 @bp.route("/<int:training_id>/edit", methods=["GET", "POST"])
 @login_required
-def edit(training_id: int):
+def edit(training_id: int) -> ResponseReturnValue:
     found = _managed(training_id)
     form = _session_form(found)
     if form.validate_on_submit() and (fields := _fields(form)):
-        try:
-            promoted = training.update_session(
-                db.session, actor=current_user, training=found, fields=fields, advised=_advised(form), now=utcnow()
+        with service_call(form) as call:
+            promoted = len(
+                training.update_session(db.session, call.ctx, training=found, fields=fields, advised=_advised(form))
             )
-        except DomainError as error:
-            if not apply_domain_error(form, error):
-                flash(error.message, "danger")
-        else:
+        if call.ok:
             flash(_("Session enregistrée."), "success")
             if promoted:
-                flash(_("%(n)d personne(s) de la liste d'attente inscrite(s) et prévenue(s).", n=len(promoted)), "info")
-            return redirect(url_for("trainings.participants", training_id=found.id))
+                flash(_("%(n)d personne(s) de la liste d'attente inscrite(s) et prévenue(s).", n=promoted), "info")
+            return redirect(url_for("trainings.participants", training_id=training_id))
     return render_template("trainings/form.html", form=form, training=found)
 
 
 @bp.route("/<int:training_id>/cancel", methods=["POST"])
 @login_required
-def cancel(training_id: int):
+def cancel(training_id: int) -> ResponseReturnValue:
     found = _managed(training_id)
     form = CancelSessionForm()
     if form.validate_on_submit():
-        try:
-            told = training.cancel_session(
-                db.session, actor=current_user, training=found, reason=form.reason.data, now=utcnow()
-            )
-        except DomainError as error:
-            flash(error.message, "danger")
-        else:
+        with service_call(form) as call:
+            told = training.cancel_session(db.session, call.ctx, training=found, reason=form.reason.data or "")
+        if call.ok:
             flash(_("Session annulée ; %(n)d personne(s) prévenue(s).", n=told), "success")
     else:
         flash(_("Indiquez le motif de l'annulation."), "danger")
-    return redirect(url_for("trainings.participants", training_id=found.id))
+    return redirect(url_for("trainings.participants", training_id=training_id))
 
 
 @bp.route("/<int:training_id>/participants")
 @login_required
-def participants(training_id: int):
+def participants(training_id: int) -> ResponseReturnValue:
+    ctx = entry.for_request()
     found = _managed(training_id)
-    rows = training.participants(db.session, found.id)
     return render_template(
         "trainings/participants.html",
         training=found,
-        rows=rows,
+        rows=training.participants(db.session, found.id),
         waitlist=training.waitlist(db.session, found.id),
         message_form=MessageForm(),
         cancel_form=CancelSessionForm(),
         confirm=ConfirmForm(),
         history=audit.history(db.session, "training", found.id),
-        now=utcnow(),
+        now=ctx.now,
     )
 
 
 @bp.route("/<int:training_id>/attendance", methods=["POST"])
 @login_required
-def attendance(training_id: int):
+def attendance(training_id: int) -> ResponseReturnValue:
     found = _managed(training_id)
     if ConfirmForm().validate_on_submit():
         raw = request.form.getlist("attended")
         if not all(value.isdigit() for value in raw):
             abort(400)
-        try:
-            training.mark_attendance(
-                db.session, actor=current_user, training=found, attended_user_ids={int(v) for v in raw}, now=utcnow()
-            )
-        except DomainError as error:
-            flash(error.message, "danger")
-        else:
+        with service_call() as call:
+            training.mark_attendance(db.session, call.ctx, training=found, attended_user_ids={int(v) for v in raw})
+        if call.ok:
             flash(_("Présences enregistrées."), "success")
-    return redirect(url_for("trainings.participants", training_id=found.id))
+    return redirect(url_for("trainings.participants", training_id=training_id))
 
 
 @bp.route("/<int:training_id>/message", methods=["POST"])
 @login_required
-def message(training_id: int):
+def message(training_id: int) -> ResponseReturnValue:
     found = _managed(training_id)
     form = MessageForm()
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             sent = training.message_participants(
-                db.session,
-                actor=current_user,
-                training=found,
-                subject=form.subject.data,
-                body=form.body.data,
-                now=utcnow(),
+                db.session, call.ctx, training=found, subject=form.subject.data or "", body=form.body.data or ""
             )
-        except DomainError as error:
-            flash(error.message, "danger")
-        else:
+        if call.ok:
             flash(_("Message envoyé à %(n)d personne(s).", n=sent), "success")
     else:
         flash(_("Le message a besoin d'un objet et d'un texte."), "danger")
-    return redirect(url_for("trainings.participants", training_id=found.id))
+    return redirect(url_for("trainings.participants", training_id=training_id))
 
 
 def _spreadsheet_safe(value: str) -> str:
@@ -326,14 +308,9 @@ def _spreadsheet_safe(value: str) -> str:
 
 @bp.route("/<int:training_id>/participants.csv")
 @login_required
-def participants_csv(training_id: int):
+def participants_csv(training_id: int) -> ResponseReturnValue:
     found = _managed(training_id)
-    labels = {
-        "registered": _("inscrit·e"),
-        "attended": _("présent·e"),
-        "waitlisted": _("liste d'attente"),
-        "cancelled": _("annulé·e"),
-    }
+    zone = entry.for_request().zone
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")  # what a French spreadsheet expects
     writer.writerow([_("Nom"), _("Adresse"), _("Structure"), _("Département"), _("État"), _("Inscription")])
@@ -345,8 +322,8 @@ def participants_csv(training_id: int):
                 _spreadsheet_safe(user.email),
                 _spreadsheet_safe(user.organisation.name if user.organisation else ""),
                 user.departement_code or "",
-                labels[enrolment.status],
-                format_datetime(enrolment.created_at),
+                str(enrolment.status.label),
+                format_datetime(enrolment.created_at, zone),
             ]
         )
     filename = f"participants-{found.id}.csv"
@@ -360,27 +337,25 @@ def participants_csv(training_id: int):
 
 @bp.route("/<int:training_id>/certificate/<int:user_id>")
 @login_required
-def certificate(training_id: int, user_id: int):
+def certificate(training_id: int, user_id: int) -> ResponseReturnValue:
+    # A page that cannot be shown has nothing to fall back on: the service's Forbidden or
+    # NotFound becomes the 403 or 404 page, with its message.
+    ctx = entry.for_request()
     found = training.get(db.session, training_id)
-    if current_user.id != user_id and not training.can_manage(current_user, found):
-        abort(403)
-    enrolment = db.session.scalar(
-        select(Enrolment).where(Enrolment.session_id == found.id, Enrolment.user_id == user_id)
-    )
-    if enrolment is None or enrolment.status != EnrolmentStatus.ATTENDED:
-        abort(404)
-    return render_template("trainings/certificate.html", training=found, enrolment=enrolment, issued=utcnow())
+    enrolment = training.certificate_for(db.session, ctx, training=found, user_id=user_id)
+    return render_template("trainings/certificate.html", training=found, enrolment=enrolment, issued=ctx.now)
 
 
 @bp.route("/<int:training_id>.ics")
-def ics(training_id: int):
+def ics(training_id: int) -> ResponseReturnValue:
     """ "Add to my calendar" for one session."""
+    ctx = entry.for_request()
     found = training.get(db.session, training_id)
-    enrolment = training.enrolment_of(db.session, found.id, current_user)
+    enrolment = training.enrolment_of(db.session, found.id, ctx.actor)
     url = link("trainings.detail", training_id=found.id)
     item = (
-        feeds.enrolment_item(enrolment, domain(), url)
+        feeds.enrolment_item(enrolment, ctx.site_domain, url)
         if enrolment is not None
-        else feeds.training_item(found, domain(), url)
+        else feeds.training_item(found, ctx.site_domain, url)
     )
     return ics_response(found.title, [item], private=enrolment is not None, filename=f"formation-{found.id}.ics")
