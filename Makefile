@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export FLASK_APP := wsgi
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: run test lint format install install-dev translations browser db-upgrade extract-messages bench clean
+.PHONY: run test lint format install install-dev translations browser db-upgrade extract-messages bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,10 @@ test: install-dev translations browser lint
 	else \
 	  echo "=== No PostgreSQL at $(TEST_DATABASE_URL): PostgreSQL pass skipped."; \
 	fi
+
+# The README tour's pictures, taken by the browser tests as they walk through the pages.
+screenshots: install-dev translations browser
+	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -q -m browser -p no:cacheprovider
 
 extract-messages: install-dev
 	$(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .

@@ -77,7 +77,10 @@ def load(instance_path: Path, given: dict | None = None) -> dict:
         "RESET_LIMIT": os.environ.get("RESET_LIMIT", "5 per 10 minutes"),
         "REGISTER_LIMIT": os.environ.get("REGISTER_LIMIT", "10 per hour"),
         "FEED_RATE_LIMIT": os.environ.get("FEED_RATE_LIMIT", "120 per minute"),
-        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(5 * 1024 * 1024))),
+        # Above the photo cap, so that a photo too large is told next to its field, not by a 413 page.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024))),
+        "PHOTO_MAX_BYTES": int(os.environ.get("PHOTO_MAX_BYTES", str(5 * 1024 * 1024))),
+        "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", ""),
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
         # Constant settings, kept here so that one file tells the whole configuration.
         "SESSION_COOKIE_HTTPONLY": True,

@@ -23,7 +23,7 @@ from app.models import (
     TrainingTopic,
     User,
 )
-from app.services import accounts, agenda, blackouts, booking, catalogue, training
+from app.services import accounts, agenda, blackouts, booking, catalogue, loan, pickup, training
 from app.services.calendar import local_midnight
 from app.services.context import ServiceContext
 
@@ -230,6 +230,7 @@ def load(session: DbSession, ctx: ServiceContext) -> None:
         _bookings(session, ctx, people)
         _trainings(session, ctx, people, categories)
         _agenda(session, ctx, people)
+        _pickup_points(session, ctx, people)
         # Invented people at example.org are told nothing of an invented past.
         session.execute(delete(OutboxMessage).where(OutboxMessage.id > last_email))
 
@@ -269,7 +270,7 @@ def _people(session: DbSession, ctx: ServiceContext) -> dict[str, User]:
 
 def _catalogue(session: DbSession, ctx: ServiceContext) -> dict[str, Category]:
     categories = {}
-    for slug, name, plural, description, pickup, approval, hours, lead, advance, buffer, limit in CATEGORIES:
+    for slug, name, plural, description, physical, approval, hours, lead, advance, buffer, limit in CATEGORIES:
         category = catalogue.save_category(
             session,
             ctx,
@@ -277,7 +278,7 @@ def _catalogue(session: DbSession, ctx: ServiceContext) -> dict[str, Category]:
             name=name,
             name_plural=plural,
             description=description,
-            needs_pickup=pickup,
+            needs_pickup=physical,
             needs_approval=approval,
             max_duration_hours=hours,
             min_lead_hours=lead,
@@ -289,7 +290,7 @@ def _catalogue(session: DbSession, ctx: ServiceContext) -> dict[str, Category]:
         category.slug = slug
         categories[slug] = category
 
-    def add(slug: str, name: str, code: str, description: str = "", **account: str) -> None:
+    def add(slug: str, name: str, code: str, description: str = "", contents: str = "", **account: str) -> None:
         catalogue.save_resource(
             session,
             ctx,
@@ -298,6 +299,7 @@ def _catalogue(session: DbSession, ctx: ServiceContext) -> dict[str, Category]:
             category=categories[slug],
             departement_code=code,
             description=description,
+            contents=contents,
             **account,
         )
 
@@ -310,7 +312,7 @@ def _catalogue(session: DbSession, ctx: ServiceContext) -> dict[str, Category]:
             "les acteurs et les thèmes du réseau, et un fond pour se prendre en photo.",
         )
     for slug, name, code in EQUIPMENT:
-        add(slug, name, code)
+        add(slug, name, code, contents=CONTENTS.get(slug, ""))
     for slug, name, code, login, password in ACCOUNTS:
         add(
             slug,
@@ -321,6 +323,59 @@ def _catalogue(session: DbSession, ctx: ServiceContext) -> dict[str, Category]:
             account_password=password,
         )
     return categories
+
+
+# What each kind of item comes with, ticked by the host at pickup and at return.
+CONTENTS = {
+    "micro": "Micro\nBonnette anti-vent\nCâble ou récepteur\nPiles de rechange\nSacoche",
+    "camera": "Boîtier\n2 batteries\nChargeur\nCarte SD 64 Go\nSacoche",
+    "eclairage": "Panneaux\nPieds\nAlimentations\nHousse",
+    "kit-streaming": "Ordinateur portable\nCarte d'acquisition HDMI\nCâble HDMI 5 m\nMicro USB\nValise",
+    "kit-communication": "Kakémonos\nHousses de transport",
+}
+
+# Where the hosts of the demo's busiest départements keep things, and when they open.
+PICKUP_POINTS = (
+    (
+        "34",
+        "Maison de la science de Montpellier",
+        "2 place de la Comédie\n34000 Montpellier",
+        "Accueil au rez-de-chaussée ; parking vélo dans la cour.",
+        "04 67 00 00 34",
+        [(d, "09:00", "12:30") for d in range(5)] + [(d, "14:00", "18:00") for d in range(4)],
+    ),
+    (
+        "11",
+        "Local du réseau à Carcassonne",
+        "12 rue de Verdun\n11000 Carcassonne",
+        "Sonner « La Malle » ; marches à l'entrée.",
+        "04 68 00 00 11",
+        [(d, "10:00", "18:00") for d in (1, 2, 3)],
+    ),
+    (
+        "31",
+        "Quai des Savoirs (régie)",
+        "39 allées Jules Guesde\n31000 Toulouse",
+        "Entrée du personnel, côté jardin.",
+        "05 61 00 00 31",
+        [(d, "09:00", "12:00") for d in range(5)] + [(d, "14:00", "17:30") for d in range(5)],
+    ),
+)
+
+
+def _pickup_points(session: DbSession, ctx: ServiceContext, people: dict[str, User]) -> None:
+    """The hosts fill in their stores' addresses and hours (after the bookings of the story, which
+    were made before the hours were set)."""
+    for code, name, address, access, phone, hours in PICKUP_POINTS:
+        point = pickup.store_of(session, code)
+        if point is None:
+            continue
+        host = ctx.acting_as(next((u for u in people.values() if u.hosts(code)), people["admin"]))
+        pickup.save(session, host, point=point, name=name, address=address, access_notes=access, phone=phone, email="")
+        spans = [
+            pickup.Span(day, time.fromisoformat(opens), time.fromisoformat(closes)) for day, opens, closes in hours
+        ]
+        pickup.set_hours(session, host, point=point, spans=spans)
 
 
 def _at(zone: ZoneInfo, today: date, days: int, hour: int) -> datetime:
@@ -380,9 +435,9 @@ def _bookings(session: DbSession, ctx: ServiceContext, people: dict[str, User]) 
         if status != "requested" and made.status == BookingStatus.REQUESTED:
             booking.approve(session, host.at(starts_at - timedelta(days=5)), booking=made)
         if status in {"picked_up", "returned"}:
-            booking.record_pickup(session, host.at(starts_at), booking=made)
+            loan.record_pickup(session, host.at(starts_at), booking=made, checked=resource.contents_lines)
         if status == "returned":
-            booking.record_return(session, host.at(ends_at), booking=made, condition="ok")
+            loan.record_return(session, host.at(ends_at), booking=made, checked=resource.contents_lines, condition="ok")
     lozere = ctx.acting_as(people["hote.lozere"])
     blackouts.create(
         session,

@@ -81,6 +81,11 @@ def format_month(year: int, month: int) -> str:
     return babel_format_date(date(year, month, 1), "LLLL y", locale=_lang())
 
 
+def weekday_name(weekday: int) -> str:
+    """« lundi » for 0 … « dimanche » for 6."""
+    return babel_format_date(date(2024, 1, 1 + weekday), "EEEE", locale=_lang())
+
+
 def weekday_names() -> list[str]:
     """Monday first, short: « lun. », « mar. »…"""
     monday = date(2024, 1, 1)  # a Monday

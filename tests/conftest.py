@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from email import message_from_bytes
 from email import policy as email_policy
 
@@ -72,6 +73,8 @@ def make_test_config(database_url: str, **overrides) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "SITE_URL": "http://localhost",
         "SERVER_NAME": "localhost",
+        # Photos written by tests go to a folder of the run's own, never to instance/.
+        "UPLOAD_FOLDER": tempfile.mkdtemp(prefix="lamalle-uploads-"),
     }
     config.update(overrides)
     return config
@@ -184,6 +187,11 @@ def make_training(session):
 @pytest.fixture
 def make_event(session):
     return lambda **overrides: factories.make_event(session, **overrides)
+
+
+@pytest.fixture
+def make_pickup_point(session):
+    return lambda **overrides: factories.make_pickup_point(session, **overrides)
 
 
 @pytest.fixture

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from app import entry
-from app.models import Booking, BookingStatus, Category, Departement, Resource, Role, User, UserRole
+from app.models import (
+    Booking,
+    BookingStatus,
+    Category,
+    Departement,
+    OpeningHours,
+    PickupPoint,
+    Resource,
+    Role,
+    User,
+    UserRole,
+)
 from app.services.context import ServiceContext
 
 PASSWORD = "mot-de-passe-solide"
@@ -84,12 +95,32 @@ def make_resource(session, *, category: Category | None = None, **overrides) -> 
         "departement_code": "31",
         "description": "",
         "created_at": NOW - timedelta(days=60),
+        "inventory_code": f"T-{n:05d}",
     }
     values.update(overrides)
+    if category.needs_pickup and "pickup_point_id" not in values:
+        values["pickup_point_id"] = make_pickup_point(session, departement_code=values["departement_code"]).id
     resource = Resource(**values)
     session.add(resource)
     session.commit()
     return resource
+
+
+def make_pickup_point(session, *, departement_code: str = "31", hours=None, **overrides) -> PickupPoint:
+    """The département's store (made once per test); `hours`: [(weekday, "09:00", "17:00"), …]."""
+    point = session.scalar(select(PickupPoint).where(PickupPoint.departement_code == departement_code))
+    if point is None:
+        values = {"name": f"Stock {departement_code}", "address": "", "access_notes": "", "phone": "", "email": ""}
+        point = PickupPoint(departement_code=departement_code, **values)
+        session.add(point)
+    for name, value in overrides.items():
+        setattr(point, name, value)
+    for weekday, opens, closes in hours or ():
+        point.hours.append(
+            OpeningHours(weekday=weekday, opens_at=time.fromisoformat(opens), closes_at=time.fromisoformat(closes))
+        )
+    session.commit()
+    return point
 
 
 def make_booking(

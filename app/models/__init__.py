@@ -4,6 +4,7 @@ from app.models.agenda import AgendaEvent, AgendaSource, AgendaTheme, EventStatu
 from app.models.audit import AuditEntry
 from app.models.bookings import HOLDING_STATUSES, Booking, BookingStatus, Condition
 from app.models.content import GuidePage, GuideRevision
+from app.models.loans import ClosingDay, Handover, HandoverKind, OpeningHours, OutOfService, PickupPoint, RepairNote
 from app.models.outbox import OutboxMessage, OutboxStatus
 from app.models.people import Departement, Organisation, OrganisationKind, Role, User, UserRole, host_departements
 from app.models.resources import Blackout, Category, Resource
@@ -20,6 +21,13 @@ __all__ = [
     "Booking",
     "BookingStatus",
     "Category",
+    "ClosingDay",
+    "Handover",
+    "HandoverKind",
+    "OpeningHours",
+    "OutOfService",
+    "PickupPoint",
+    "RepairNote",
     "Condition",
     "Departement",
     "Enrolment",

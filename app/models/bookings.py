@@ -6,7 +6,21 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DDL, CheckConstraint, ColumnElement, ForeignKey, String, Text, and_, column, event, func, text
+from sqlalchemy import (
+    DDL,
+    Boolean,
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    String,
+    Text,
+    and_,
+    column,
+    event,
+    false,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -131,6 +145,8 @@ class Booking(ICalTouched, Model):
     received_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     condition: Mapped[Condition | None] = mapped_column(state_column(Condition, name="condition", length=16))
     condition_note: Mapped[str | None] = mapped_column(Text)
+    # A host let this booking start or end outside the pickup point's opening hours.
+    hours_override: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     resource: Mapped[Resource] = relationship(lazy="joined")
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")

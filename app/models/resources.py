@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import Model
 from app.models.people import Departement, User
 from app.models.types import UTCDateTime
+
+if TYPE_CHECKING:
+    from app.models.loans import PickupPoint
 
 
 class Category(Model):
@@ -59,9 +63,20 @@ class Resource(Model):
     credentials_encrypted: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Short and printable, on the item's label ("34-0012"); set by the service when created.
+    inventory_code: Mapped[str | None] = mapped_column(String(20), unique=True, index=True)
+    # What the item comes with, one line each ("2 batteries"), ticked at pickup and return.
+    contents: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Where it is handed over; none for online accounts.
+    pickup_point_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_points.id"), index=True)
 
     category: Mapped[Category] = relationship(back_populates="resources", lazy="joined")
     departement: Mapped[Departement] = relationship(lazy="joined")
+    pickup_point: Mapped[PickupPoint | None] = relationship(lazy="joined")
+
+    @property
+    def contents_lines(self) -> list[str]:
+        return [line.strip() for line in (self.contents or "").splitlines() if line.strip()]
 
     @property
     def is_retired(self) -> bool:

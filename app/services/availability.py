@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 
 from app.db import DbSession
-from app.models import Blackout, Booking, Category, Resource, User
+from app.models import Blackout, Booking, Category, OutOfService, Resource, User
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class BusyPeriod:
     ends_at: datetime
     # End of the turnaround buffer; equals ends_at for blackouts and buffer-less bookings.
     held_until: datetime
-    kind: str  # "booking" or "blackout"
+    kind: str  # "booking", "blackout" or "out_of_service"
     booking_id: int | None = None
     owner_id: int | None = None
     status: str | None = None
@@ -39,12 +39,35 @@ def _holding_bookings(resource_ids: Iterable[int], start: datetime, end: datetim
     )
 
 
-def _blackouts(resource: Resource, start: datetime, end: datetime):
-    return select(Blackout).where(
-        or_(Blackout.resource_id == resource.id, Blackout.departement_code == resource.departement_code),
-        Blackout.starts_at < end,
-        Blackout.ends_at > start,
+def _closes(blackout: Blackout, resource: Resource) -> bool:
+    """A closure of the resource itself, or of its département's store — which closes what is
+    kept there, never the online accounts that merely belong to the département."""
+    if blackout.resource_id is not None:
+        return blackout.resource_id == resource.id
+    return blackout.departement_code == resource.departement_code and resource.category.needs_pickup
+
+
+def _blackouts(resource: Resource, start: datetime, end: datetime) -> Select[Blackout]:
+    query = select(Blackout).where(Blackout.starts_at < end, Blackout.ends_at > start)
+    if resource.category.needs_pickup:
+        return query.where(
+            or_(Blackout.resource_id == resource.id, Blackout.departement_code == resource.departement_code)
+        )
+    return query.where(Blackout.resource_id == resource.id)
+
+
+def _out_of_service(resource_ids: Iterable[int], start: datetime, end: datetime) -> Select[OutOfService]:
+    return select(OutOfService).where(
+        OutOfService.resource_id.in_(list(resource_ids)),
+        OutOfService.starts_at < end,
+        or_(OutOfService.ends_at.is_(None), OutOfService.ends_at > start),
     )
+
+
+def _out_of_service_period(period: OutOfService, window_end: datetime) -> BusyPeriod:
+    # An open period runs to the end of whatever window is looked at.
+    ends_at = period.ends_at or window_end
+    return BusyPeriod(period.starts_at, ends_at, ends_at, "out_of_service", reason=period.reason)
 
 
 def busy_periods(
@@ -67,6 +90,7 @@ def busy_periods(
         BusyPeriod(starts_at=x.starts_at, ends_at=x.ends_at, held_until=x.ends_at, kind="blackout", reason=x.reason)
         for x in session.scalars(_blackouts(resource, start, end))
     ]
+    periods += [_out_of_service_period(x, end) for x in session.scalars(_out_of_service([resource.id], start, end))]
     return sorted(periods, key=lambda p: (p.starts_at, p.held_until))
 
 
@@ -101,8 +125,10 @@ def busy_periods_by_resource(
     for x in closed:
         period = BusyPeriod(x.starts_at, x.ends_at, x.ends_at, "blackout", reason=x.reason)
         for r in resources:
-            if x.resource_id == r.id or x.departement_code == r.departement_code:
+            if _closes(x, r):
                 result[r.id].append(period)
+    for o in session.scalars(_out_of_service(result, start, end)):
+        result[o.resource_id].append(_out_of_service_period(o, end))
     for periods in result.values():
         periods.sort(key=lambda p: (p.starts_at, p.held_until))
     return result
@@ -167,10 +193,21 @@ def free_between_clause(session: DbSession, start: datetime, end: datetime) -> C
             )
         )
     not_closed = ~exists().where(
-        or_(Blackout.resource_id == Resource.id, Blackout.departement_code == Resource.departement_code),
+        or_(
+            Blackout.resource_id == Resource.id,
+            and_(
+                Blackout.departement_code == Resource.departement_code,
+                Resource.category_id.in_(select(Category.id).where(Category.needs_pickup.is_(True))),
+            ),
+        ),
         Blackout.starts_at < end,
         Blackout.ends_at > start,
     )
+    in_service = ~exists().where(
+        OutOfService.resource_id == Resource.id,
+        OutOfService.starts_at < end,
+        or_(OutOfService.ends_at.is_(None), OutOfService.ends_at > start),
+    )
     if not per_category:
         return false()
-    return and_(or_(*per_category), not_closed)
+    return and_(or_(*per_category), not_closed, in_service)

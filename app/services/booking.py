@@ -20,13 +20,12 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db import DbSession, lock, savepoint
 from app.i18n import format_datetime
-from app.models import Booking, BookingStatus, Category, Condition, Resource, User
-from app.services import audit, availability, feeds, ical, notify
+from app.models import Booking, BookingStatus, Category, Resource, User
+from app.services import audit, availability, feeds, ical, notify, pickup
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
 
 S = BookingStatus
-PICKUP_EARLY = timedelta(days=1)  # a host may hand an item over the day before it is due
 
 
 def get(session: DbSession, booking_id: int) -> Booking:
@@ -54,7 +53,7 @@ def visible(session: DbSession, ctx: ServiceContext, booking_id: int) -> Booking
     return booking
 
 
-def _require_manager(ctx: ServiceContext, resource: Resource) -> User:
+def require_manager(ctx: ServiceContext, resource: Resource) -> User:
     actor = ctx.user
     if not can_manage(actor, resource):
         raise Forbidden(_("Seul l'hôte du département où la ressource est stockée peut faire cela."))
@@ -68,9 +67,20 @@ def _require_holder_or_manager(ctx: ServiceContext, booking: Booking) -> User:
     return actor
 
 
-def _require_transition(booking: Booking, action: str) -> None:
+def require_transition(booking: Booking, action: str) -> None:
     if not booking.can(action):
         raise Conflict(_("Impossible : cette réservation est « %(status)s ».", status=booking.status.label))
+
+
+def is_over(booking: Booking, now: datetime) -> bool:
+    """Finished is final: past its end, or returned, refused, cancelled, no-show. Nothing about
+    it changes any more, so that the history it wrote stays true."""
+    return booking.ends_at <= now or not booking.is_holding
+
+
+def _require_not_over(ctx: ServiceContext, booking: Booking) -> None:
+    if is_over(booking, ctx.now):
+        raise Conflict(_("Cette réservation est terminée : elle ne se modifie plus."))
 
 
 def _check_period(
@@ -120,22 +130,49 @@ def _check_free(
     if not clashes:
         return
     blackout = next((c for c in clashes if c.kind == "blackout"), None)
-    if blackout is not None:
+    broken = next((c for c in clashes if c.kind == "out_of_service"), None)
+    if broken is not None:
+        message = _("Cet objet est hors service : %(reason)s.", reason=broken.reason)
+    elif blackout is not None:
         message = _("Fermé à ces dates : %(reason)s.", reason=blackout.reason)
     else:
         message = _("Déjà réservé sur cette période (battement de préparation compris).")
     duration = held_until - starts_at - resource.category.buffer
-    free = availability.next_free_slot(
-        session,
-        resource,
-        duration=duration,
-        after=max(starts_at, ctx.now),
-        horizon=ctx.now + timedelta(days=resource.category.max_advance_days),
-        exclude_booking_id=exclude_booking_id,
+    free = next_slot(
+        session, ctx, resource, duration=duration, after=max(starts_at, ctx.now), exclude=exclude_booking_id
     )
-    if free is not None:
-        message += " " + _("Prochain créneau libre de cette durée : %(when)s.", when=format_datetime(free, ctx.zone))
-    raise Conflict(message, field="starts_at")
+    if free is None:
+        raise Conflict(message, field="starts_at")
+    message += " " + _("Prochain créneau libre de cette durée : %(when)s.", when=format_datetime(free, ctx.zone))
+    raise Conflict(message, field="starts_at", suggestion=(free, free + duration))
+
+
+def next_slot(
+    session: DbSession,
+    ctx: ServiceContext,
+    resource: Resource,
+    *,
+    duration: timedelta,
+    after: datetime,
+    exclude: int | None = None,
+) -> datetime | None:
+    """The first start at or after `after` that a person would pick and the rules accept: the
+    item free for `duration` plus its buffer, pickup and return within its point's opening
+    hours, on a quarter hour; None within the category's horizon."""
+    horizon = ctx.now + timedelta(days=resource.category.max_advance_days)
+    need = duration + resource.category.buffer
+    point = resource.pickup_point
+    periods = availability.busy_periods(session, resource, after, horizon + need, exclude_booking_id=exclude)
+    candidate = after
+    for _step in range(5000):  # each step jumps past a busy period or a quarter hour: bounded either way
+        start = pickup.suggest(point, resource, candidate, ctx.zone)
+        if start is None or start > horizon:
+            return None
+        blocking = [p.held_until for p in periods if p.overlaps(start, start + need)]
+        if not blocking and pickup.fits(point, resource, start, start + duration, ctx.zone):
+            return start
+        candidate = max(blocking) if blocking else start + pickup.SUGGESTION_STEP
+    return None
 
 
 def _check_member_limit(session: DbSession, ctx: ServiceContext, user: User, category: Category) -> None:
@@ -161,7 +198,7 @@ def _check_member_limit(session: DbSession, ctx: ServiceContext, user: User, cat
         )
 
 
-def _flush_or_conflict(session: DbSession) -> None:
+def flush_or_conflict(session: DbSession) -> None:
     try:
         session.flush()
     except IntegrityError as exc:
@@ -185,13 +222,13 @@ def _audit(
     )
 
 
-def _move(
+def move(
     session: DbSession, ctx: ServiceContext, booking: Booking, action: str, to: BookingStatus, note=None
 ) -> BookingStatus:
     """One change of state: checked against the model's transitions, made, counted (sequence)
     and audited. The caller sets its own fields, then flushes. Raising later in the unit of
     work undoes it."""
-    _require_transition(booking, action)
+    require_transition(booking, action)
     before = booking.status
     booking.status = to
     booking.touch(ctx.now)
@@ -207,8 +244,11 @@ def create(
     starts_at: datetime,
     ends_at: datetime,
     purpose: str,
+    hours_override: bool = False,
 ) -> Booking:
-    """Book a resource for the acting member; requested, or approved at once when the category says so."""
+    """Book a resource for the acting member; requested, or approved at once when the category says so.
+
+    A host of the item's département may let it start or end outside the opening hours."""
     actor = ctx.user
     if not actor.is_active or not actor.is_approved:
         raise Forbidden(_("Votre compte doit être validé par un administrateur avant de réserver."))
@@ -217,6 +257,9 @@ def create(
     if resource.is_retired or category.retired_at is not None:
         raise RuleViolation(_("Cette ressource n'est plus réservable."))
     _check_period(category, starts_at, ends_at, ctx, new=True)
+    if hours_override and not can_manage(actor, resource):
+        raise Forbidden(_("Seul l'hôte du département peut autoriser un horaire hors ouverture."))
+    pickup.check_hours(ctx, resource, starts_at, ends_at, override=hours_override)
     _check_member_limit(session, ctx, actor, category)
     held_until = ends_at + category.buffer
     _check_free(session, ctx, resource, starts_at, held_until)
@@ -233,11 +276,14 @@ def create(
         updated_at=ctx.now,
         sequence=0,
         decided_at=ctx.now if status is S.APPROVED else None,
+        hours_override=hours_override,
     )
     session.add(booking)
-    _flush_or_conflict(session)
+    flush_or_conflict(session)
     _audit(session, ctx, booking, "create", None)
-    if status is S.REQUESTED:
+    if status is S.APPROVED:
+        _tell_approved(session, ctx, booking)
+    else:
         for host in resource.hosts:
             notify.email_user(
                 session,
@@ -257,9 +303,11 @@ def change_dates(
     """The holder moves a booking not yet picked up; an approved one needs approving again."""
     actor = _require_holder_or_manager(ctx, booking)
     resource = _lock_resource(session, booking.resource_id)
-    _require_transition(booking, "change")
+    require_transition(booking, "change")
+    _require_not_over(ctx, booking)
     category = resource.category
     _check_period(category, starts_at, ends_at, ctx, new=True)
+    pickup.check_hours(ctx, resource, starts_at, ends_at, override=booking.hours_override)
     held_until = ends_at + category.buffer
     _check_free(session, ctx, resource, starts_at, held_until, exclude_booking_id=booking.id)
     before = booking.status
@@ -267,7 +315,7 @@ def change_dates(
     if category.needs_approval and not can_manage(actor, resource):
         booking.status = S.REQUESTED
     booking.touch(ctx.now)
-    _flush_or_conflict(session)
+    flush_or_conflict(session)
     _audit(session, ctx, booking, "change", before)
     return booking
 
@@ -276,26 +324,30 @@ def extend(session: DbSession, ctx: ServiceContext, *, booking: Booking, ends_at
     """Keep an item longer, if nobody has it next (buffer included) and the rules allow."""
     _require_holder_or_manager(ctx, booking)
     resource = _lock_resource(session, booking.resource_id)
-    _require_transition(booking, "extend")
+    require_transition(booking, "extend")
+    _require_not_over(ctx, booking)
     if ends_at <= booking.ends_at:
         raise RuleViolation(_("La nouvelle fin doit venir après la fin actuelle."), field="ends_at")
     category = resource.category
     _check_period(category, booking.starts_at, ends_at, ctx, new=False)
+    pickup.check_hours(ctx, resource, booking.starts_at, ends_at, override=booking.hours_override)
     held_until = ends_at + category.buffer
     _check_free(session, ctx, resource, booking.starts_at, held_until, exclude_booking_id=booking.id)
     old_end = booking.ends_at
     booking.ends_at, booking.held_until = ends_at, held_until
     booking.touch(ctx.now)
-    _flush_or_conflict(session)
+    flush_or_conflict(session)
     _audit(session, ctx, booking, "extend", booking.status, note=f"{old_end.isoformat()} → {ends_at.isoformat()}")
     return booking
 
 
 def cancel(session: DbSession, ctx: ServiceContext, *, booking: Booking, reason: str | None = None) -> Booking:
     actor = _require_holder_or_manager(ctx, booking)
-    _move(session, ctx, booking, "cancel", S.CANCELLED, note=reason)
+    require_transition(booking, "cancel")
+    _require_not_over(ctx, booking)
+    move(session, ctx, booking, "cancel", S.CANCELLED, note=reason)
     booking.decision_reason = reason or booking.decision_reason
-    _flush_or_conflict(session)
+    flush_or_conflict(session)
     if actor.id != booking.user_id:
         notify.email_user(
             session,
@@ -311,10 +363,16 @@ def cancel(session: DbSession, ctx: ServiceContext, *, booking: Booking, reason:
 
 
 def approve(session: DbSession, ctx: ServiceContext, *, booking: Booking) -> Booking:
-    actor = _require_manager(ctx, booking.resource)
-    _move(session, ctx, booking, "approve", S.APPROVED)
+    actor = require_manager(ctx, booking.resource)
+    move(session, ctx, booking, "approve", S.APPROVED)
     booking.decided_by_id, booking.decided_at = actor.id, ctx.now
-    _flush_or_conflict(session)
+    flush_or_conflict(session)
+    _tell_approved(session, ctx, booking)
+    return booking
+
+
+def _tell_approved(session: DbSession, ctx: ServiceContext, booking: Booking) -> None:
+    """The holder's confirmation: what, when, and where to pick it up, with the .ics."""
     notify.email_user(
         session,
         ctx,
@@ -325,17 +383,16 @@ def approve(session: DbSession, ctx: ServiceContext, *, booking: Booking) -> Boo
         booking=booking,
         ics=lambda: ical.calendar(booking.resource.name, feeds.booking_items(booking, ctx.site_domain)).decode(),
     )
-    return booking
 
 
 def reject(session: DbSession, ctx: ServiceContext, *, booking: Booking, reason: str) -> Booking:
-    actor = _require_manager(ctx, booking.resource)
+    actor = require_manager(ctx, booking.resource)
     if not reason or not reason.strip():
         raise RuleViolation(_("Dites pourquoi la demande est refusée."), field="reason")
-    _move(session, ctx, booking, "reject", S.REJECTED, note=reason.strip())
+    move(session, ctx, booking, "reject", S.REJECTED, note=reason.strip())
     booking.decided_by_id, booking.decided_at = actor.id, ctx.now
     booking.decision_reason = reason.strip()
-    _flush_or_conflict(session)
+    flush_or_conflict(session)
     notify.email_user(
         session,
         ctx,
@@ -345,49 +402,6 @@ def reject(session: DbSession, ctx: ServiceContext, *, booking: Booking, reason:
         template="booking_rejected",
         booking=booking,
     )
-    return booking
-
-
-def record_pickup(session: DbSession, ctx: ServiceContext, *, booking: Booking, note: str | None = None) -> Booking:
-    actor = _require_manager(ctx, booking.resource)
-    if not booking.resource.category.needs_pickup:
-        raise RuleViolation(_("Un compte en ligne ne se retire pas."))
-    _require_transition(booking, "pickup")
-    if ctx.now < booking.starts_at - PICKUP_EARLY:
-        raise RuleViolation(_("Trop tôt : le retrait se fait au plus tôt la veille du début."))
-    if ctx.now >= booking.ends_at:
-        raise RuleViolation(_("Cette réservation est terminée : marquez-la plutôt « non retirée »."))
-    _move(session, ctx, booking, "pickup", S.PICKED_UP, note=note)
-    booking.picked_up_at, booking.handed_over_by_id = ctx.now, actor.id
-    _flush_or_conflict(session)
-    return booking
-
-
-def record_return(
-    session: DbSession, ctx: ServiceContext, *, booking: Booking, condition: str, note: str | None = None
-) -> Booking:
-    actor = _require_manager(ctx, booking.resource)
-    if condition not in {c.value for c in Condition}:
-        raise RuleViolation(_("Indiquez l'état du matériel rendu."), field="condition")
-    state = Condition(condition)
-    if state is not Condition.OK and not (note and note.strip()):
-        raise RuleViolation(_("Décrivez ce qui manque ou ce qui est abîmé."), field="note")
-    trail = f"{state}: {note}" if note else str(state)
-    _move(session, ctx, booking, "return", S.RETURNED, note=trail)
-    booking.returned_at, booking.received_by_id = ctx.now, actor.id
-    booking.condition, booking.condition_note = state, (note or "").strip() or None
-    _flush_or_conflict(session)
-    return booking
-
-
-def mark_no_show(session: DbSession, ctx: ServiceContext, *, booking: Booking) -> Booking:
-    """Only the resource's hosts (or an admin), once the booking has begun."""
-    _require_manager(ctx, booking.resource)
-    _require_transition(booking, "no_show")
-    if ctx.now < booking.starts_at:
-        raise RuleViolation(_("Pas encore : la réservation n'a pas commencé."))
-    _move(session, ctx, booking, "no_show", S.NO_SHOW)
-    _flush_or_conflict(session)
     return booking
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Select, func, select
 
 from app.db import DbSession
 from app.models import Category, Resource, User
-from app.services import audit, credentials
+from app.services import audit, credentials, pickup
 from app.services.availability import free_between_clause
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
@@ -122,10 +122,14 @@ def save_resource(
     category: Category,
     departement_code: str,
     description: str,
+    contents: str = "",
     account_login: str | None = None,
     account_password: str | None = None,
 ) -> Resource:
-    """Create or edit a resource; a shared account's login is encrypted here, and only accounts have one."""
+    """Create or edit a resource; a shared account's login is encrypted here, and only accounts have one.
+
+    A physical item is kept at its département's store unless it already has a pickup point
+    there; a new one gets its printable inventory code ("34-0012")."""
     _require_admin(ctx)
     if category.retired_at is not None:
         raise RuleViolation(_("Cette catégorie est retirée."), field="category")
@@ -134,7 +138,15 @@ def save_resource(
         "category_id": category.id,
         "departement_code": departement_code,
         "description": description,
+        "contents": "\n".join(line.strip() for line in contents.splitlines() if line.strip()),
     }
+    if not category.needs_pickup:
+        values["pickup_point_id"] = None
+    elif (
+        resource is None or resource.pickup_point is None or resource.pickup_point.departement_code != departement_code
+    ):
+        store = pickup.store_of(session, departement_code)
+        values["pickup_point_id"] = store.id if store is not None else None
     encrypted = credentials.set_login(
         ctx, resource, needs_pickup=category.needs_pickup, login=account_login, password=account_password
     )
@@ -149,6 +161,9 @@ def save_resource(
             setattr(resource, field, value)
         action = "update"
     session.flush()
+    if resource.inventory_code is None:
+        resource.inventory_code = f"{resource.departement_code}-{resource.id:04d}"
+        session.flush()
     audit.record(session, ctx, subject_type="resource", subject_id=resource.id, action=action)
     return resource
 

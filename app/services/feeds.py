@@ -77,11 +77,20 @@ def _booking_status(booking: Booking) -> str:
     return "TENTATIVE" if booking.status == S.REQUESTED else "CONFIRMED"
 
 
+def place_of(resource: Resource) -> str:
+    """Where the item is picked up, as a calendar's LOCATION: the pickup point's name and address."""
+    point = resource.pickup_point
+    if point is None:
+        return resource.departement.label
+    address = " ".join(point.address.split())
+    return f"{point.name}, {address}" if address else f"{point.name} ({resource.departement.label})"
+
+
 def booking_items(booking: Booking, domain: str, url: str | None = None) -> list[FeedEvent]:
     """The loan itself, plus its pickup and its return as their own events for physical items."""
     resource = booking.resource
     status = _booking_status(booking)
-    where = resource.departement.label
+    where = place_of(resource)
     main = FeedEvent(
         uid=f"booking-{booking.id}@{domain}",
         summary=_("Réservation : %(name)s", name=resource.name),

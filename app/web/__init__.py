@@ -24,7 +24,10 @@ def register_blueprints(app: Flask) -> None:
     from app.web.desk.routes import bp as desk_bp
     from app.web.feeds.routes import bp as feeds_bp
     from app.web.guide.routes import bp as guide_bp
+    from app.web.items.routes import bp as items_bp
+    from app.web.loans.routes import bp as loans_bp
     from app.web.main.routes import bp as main_bp
+    from app.web.points.routes import bp as points_bp
     from app.web.trainings.routes import bp as trainings_bp
 
     errors.register(app)
@@ -35,6 +38,9 @@ def register_blueprints(app: Flask) -> None:
         catalogue_bp,
         bookings_bp,
         desk_bp,
+        items_bp,
+        loans_bp,
+        points_bp,
         trainings_bp,
         agenda_bp,
         guide_bp,

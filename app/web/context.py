@@ -6,7 +6,9 @@ from flask import Flask, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from app.i18n import format_month, weekday_names
+from app.i18n import app_zone, format_month, utcnow, weekday_names
+from app.models import ClosingDay, PickupPoint
+from app.services import pickup
 from app.web.pagination import page_args
 
 # The top bar: (endpoint, label, for logged-in people only); an area appears once its
@@ -20,6 +22,11 @@ NAV = (
 )
 
 
+def _upcoming_closing_days(point: PickupPoint, limit: int = 5) -> list[ClosingDay]:
+    today = utcnow().astimezone(app_zone()).date()
+    return [c for c in point.closing_days if c.day >= today][:limit]
+
+
 def register(app: Flask) -> None:
     @app.context_processor
     def layout_context():
@@ -30,7 +37,13 @@ def register(app: Flask) -> None:
         }
 
     # Globals rather than context: macros imported without context see these too.
-    app.jinja_env.globals.update(page_args=page_args, weekday_names=weekday_names, format_month=format_month)
+    app.jinja_env.globals.update(
+        page_args=page_args,
+        weekday_names=weekday_names,
+        format_month=format_month,
+        opening_hours=pickup.describe,
+        upcoming_closing_days=_upcoming_closing_days,
+    )
 
     @app.after_request
     def security_headers(response):

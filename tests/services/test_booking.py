@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.db import StrayWrite, unit_of_work
 from app.models import AuditEntry, Blackout, Booking, OutboxMessage, Resource
-from app.services import availability, blackouts, booking, catalogue, credentials
+from app.services import availability, blackouts, booking, catalogue, credentials, loan
 from app.services.errors import Conflict, Forbidden, RuleViolation
 from tests.factories import NOW, ctx
 
@@ -88,8 +88,10 @@ def test_overlaps_are_refused_buffer_included_and_the_next_free_slot_is_named(se
     with app.test_request_context("/"), pytest.raises(Conflict) as refused:
         book(session, camera, other, at(3, 6), at(4))
     assert "battement" in refused.value.message
-    # 10:00 Paris + 3 days + 12 h → the slot frees at 22:00 Paris on 14 January.
-    assert "jeudi 14 janvier 2027, 22 h 00" in refused.value.message
+    # 10:00 Paris + 3 days + 12 h → the slot frees at 22:00 Paris on 14 January; a person is
+    # offered the next morning rather than the middle of the night.
+    assert "vendredi 15 janvier 2027, 9 h 00" in refused.value.message
+    assert refused.value.suggestion[0] == datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
     # Right at the end of the buffer is fine (half-open periods).
     assert book(session, camera, other, at(3, 12), at(4)).status == "requested"
 
@@ -142,8 +144,8 @@ def test_the_per_member_limit_counts_active_bookings_of_the_category(session, ma
 def test_the_full_life_of_a_camera_loan(session, camera, member, host):
     made = book(session, camera, member, at(2), at(3))
     booking.approve(session, ctx(host, now=at(0, 1)), booking=made)
-    booking.record_pickup(session, ctx(host, now=at(2)), booking=made, note="Batterie chargée")
-    booking.record_return(
+    loan.record_pickup(session, ctx(host, now=at(2)), booking=made, note="Batterie chargée")
+    loan.record_return(
         session, ctx(host, now=at(3)), booking=made, condition="incomplete", note="Manque le pare-soleil"
     )
     session.expire_all()
@@ -173,11 +175,11 @@ def test_illegal_transitions_are_refused_and_change_nothing(session, camera, mem
     booking.reject(session, ctx(host, now=NOW), booking=made, reason="Non")
     with pytest.raises(Conflict):
         if action == "pickup":
-            booking.record_pickup(session, ctx(host, now=at(2)), booking=made)
+            loan.record_pickup(session, ctx(host, now=at(2)), booking=made)
         elif action == "return":
-            booking.record_return(session, ctx(host, now=at(3)), booking=made, condition="ok")
+            loan.record_return(session, ctx(host, now=at(3)), booking=made, condition="ok")
         elif action == "no_show":
-            booking.mark_no_show(session, ctx(host, now=at(2, 1)), booking=made)
+            loan.mark_no_show(session, ctx(host, now=at(2, 1)), booking=made)
         else:
             booking.reject(session, ctx(host, now=NOW), booking=made, reason="Encore")
     session.expire_all()
@@ -195,8 +197,8 @@ def test_only_the_hosts_of_the_resources_departement_act_on_it(session, camera, 
     for act in (
         lambda: booking.approve(session, ctx(actor, now=NOW), booking=made),
         lambda: booking.reject(session, ctx(actor, now=NOW), booking=made, reason="x"),
-        lambda: booking.record_pickup(session, ctx(actor, now=at(2)), booking=made),
-        lambda: booking.mark_no_show(session, ctx(actor, now=at(2, 1)), booking=made),
+        lambda: loan.record_pickup(session, ctx(actor, now=at(2)), booking=made),
+        lambda: loan.mark_no_show(session, ctx(actor, now=at(2, 1)), booking=made),
     ):
         with pytest.raises(Forbidden):
             act()
@@ -213,19 +215,19 @@ def test_an_admin_acts_in_every_departement(session, camera, member, make_user):
 def test_a_return_that_is_not_ok_needs_a_note(session, camera, member, host):
     made = book(session, camera, member, at(2), at(3))
     booking.approve(session, ctx(host, now=NOW), booking=made)
-    booking.record_pickup(session, ctx(host, now=at(2)), booking=made)
+    loan.record_pickup(session, ctx(host, now=at(2)), booking=made)
     with pytest.raises(RuleViolation):
-        booking.record_return(session, ctx(host, now=at(3)), booking=made, condition="damaged")
+        loan.record_return(session, ctx(host, now=at(3)), booking=made, condition="damaged")
     with pytest.raises(RuleViolation):
-        booking.record_return(session, ctx(host, now=at(3)), booking=made, condition="lost-in-space", note="?")
+        loan.record_return(session, ctx(host, now=at(3)), booking=made, condition="lost-in-space", note="?")
 
 
 def test_a_pickup_before_the_day_before_is_refused(session, camera, member, host):
     made = book(session, camera, member, at(5), at(6))
     booking.approve(session, ctx(host, now=NOW), booking=made)
     with pytest.raises(RuleViolation):
-        booking.record_pickup(session, ctx(host, now=at(3)), booking=made)
-    booking.record_pickup(session, ctx(host, now=at(4, 1)), booking=made)
+        loan.record_pickup(session, ctx(host, now=at(3)), booking=made)
+    loan.record_pickup(session, ctx(host, now=at(4, 1)), booking=made)
 
 
 def test_changing_dates_rechecks_everything_and_asks_for_approval_again(session, camera, member, host, make_user):
@@ -250,7 +252,7 @@ def test_someone_else_cannot_change_or_cancel_my_booking(session, camera, member
 def test_a_loan_is_extended_only_if_the_next_slot_is_free(session, camera, member, host, make_user):
     made = book(session, camera, member, at(2), at(3))
     booking.approve(session, ctx(host, now=NOW), booking=made)
-    booking.record_pickup(session, ctx(host, now=at(2)), booking=made)
+    loan.record_pickup(session, ctx(host, now=at(2)), booking=made)
     book(session, camera, make_user(), at(5), at(6))
     with pytest.raises(Conflict):
         booking.extend(session, ctx(member, now=at(2, 1)), booking=made, ends_at=at(4, 20))
@@ -372,9 +374,9 @@ def test_only_the_resources_host_or_an_admin_marks_a_no_show(session, camera, me
     other_host = make_user(hosts=("34",))
     for outsider in (member, other_host):
         with pytest.raises(Forbidden):
-            booking.mark_no_show(session, ctx(outsider, now=at(2, 2)), booking=made)
+            loan.mark_no_show(session, ctx(outsider, now=at(2, 2)), booking=made)
     assert made.status == "approved"
-    booking.mark_no_show(session, ctx(make_user(roles={"admin"}), now=at(2, 2)), booking=made)
+    loan.mark_no_show(session, ctx(make_user(roles={"admin"}), now=at(2, 2)), booking=made)
     assert made.status == "no_show"
 
 

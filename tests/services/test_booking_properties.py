@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HOLDING_STATUSES, Booking
-from app.services import booking
+from app.services import booking, loan
 from app.services.errors import DomainError
 from tests import factories
 from tests.conftest import _empty_tables
@@ -78,9 +78,9 @@ def test_no_sequence_of_actions_makes_two_holding_bookings_overlap(app, steps):
                 elif action == "approve":
                     booking.approve(session, ctx(host, now=NOW), booking=existing)
                 elif action == "pickup":
-                    booking.record_pickup(session, ctx(host, now=existing.starts_at), booking=existing)
+                    loan.record_pickup(session, ctx(host, now=existing.starts_at), booking=existing)
                 elif action == "return":
-                    booking.record_return(session, ctx(host, now=existing.ends_at), booking=existing, condition="ok")
+                    loan.record_return(session, ctx(host, now=existing.ends_at), booking=existing, condition="ok")
                 elif action == "extend":
                     booking.extend(
                         session, ctx(host, now=NOW), booking=existing, ends_at=existing.ends_at + length * HOUR

@@ -13,7 +13,7 @@ from sqlalchemy import Enum, bindparam, text
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Enrolment, OutboxMessage
+from app.models import Enrolment, OutboxMessage, OutOfService
 from app.models.types import UTCDateTime
 from tests.conftest import ON_POSTGRES
 from tests.factories import NOW
@@ -126,7 +126,35 @@ def test_a_status_no_enum_knows_is_refused_by_the_database(session, one_row_each
 @pytest.mark.skipif(ON_POSTGRES, reason="the triggers are SQLite's twin of PostgreSQL's exclusion constraint")
 def test_the_migrated_sqlite_schema_has_the_no_overlap_triggers(session):
     names = session.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")).all()
-    assert names == ["bookings_no_overlap_insert", "bookings_no_overlap_update"]
+    assert names == [
+        "bookings_no_overlap_insert",
+        "bookings_no_overlap_update",
+        "bookings_not_out_of_service_insert",
+        "bookings_not_out_of_service_update",
+    ]
+
+
+def test_plain_sql_cannot_hold_an_item_over_its_out_of_service_period(session, make_user, make_resource):
+    resource, user = make_resource(), make_user()
+    insert(session, resource, user, 24, 30, 30)  # held before the item broke: it stays
+    session.add(OutOfService(resource_id=resource.id, starts_at=NOW + timedelta(hours=40), reason="Écran fêlé"))
+    session.commit()
+    insert(session, resource, user, 30, 40, 40)  # ends as the period begins
+    with pytest.raises(IntegrityError) as refused:
+        insert(session, resource, user, 100, 110, 110)  # an open period covers every later day
+    assert "out_of_service" in str(refused.value)
+    session.rollback()
+    insert(session, resource, user, 100, 110, 110, status="cancelled")  # not holding: allowed
+
+
+def test_plain_sql_cannot_move_a_booking_onto_an_item_out_of_service(session, make_user, make_resource):
+    broken, spare, user = make_resource(), make_resource(), make_user()
+    insert(session, spare, user, 24, 30, 30)
+    session.add(OutOfService(resource_id=broken.id, starts_at=NOW, ends_at=NOW + timedelta(days=5), reason="Panne"))
+    session.commit()
+    with pytest.raises(IntegrityError):
+        session.execute(text("UPDATE bookings SET resource_id = :id"), {"id": broken.id})
+        session.commit()
 
 
 def _same_width_state(change) -> bool:

@@ -62,6 +62,11 @@ class ResourceForm(FlaskForm):
     category = SelectField(_l("Catégorie"), validators=[DataRequired()], validate_choice=True)
     departement = SelectField(_l("Département où elle est stockée"), validators=[DataRequired()], validate_choice=True)
     description = text_field(_l("Description"), max_length=5000)
+    contents = text_field(
+        _l("Contenu, une ligne par élément (vérifié au retrait et au retour)"),
+        max_length=2000,
+        description=_l("Par exemple : caméra, 2 batteries, chargeur, carte SD 64 Go"),
+    )
     account_login = line_field(_l("Identifiant du compte (comptes partagés seulement)"), max_length=200, required=False)
     account_password = PasswordField(
         _l("Mot de passe du compte (laisser vide pour ne pas le changer)"),

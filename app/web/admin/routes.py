@@ -20,7 +20,8 @@ from app.models import (
     TrainingTopic,
     User,
 )
-from app.services import accounts, agenda_import, audit, catalogue, outbox, training
+from app.services import accounts, agenda_import, catalogue, outbox, training
+from app.services import history as history_svc
 from app.services.errors import Conflict, RuleViolation
 from app.web.access import admin_required
 from app.web.acting import Call, refuse, service_call
@@ -87,7 +88,7 @@ def user_detail(user_id: int):
         if call.ok:
             flash(_("Rôles enregistrés."), "success")
             return redirect(url_for("admin.user_detail", user_id=user_id))
-    history = audit.history(db.session, "user", user_id)
+    history = history_svc.sentences(db.session, entry.for_request(), subject_type="user", subject_id=user_id)
     return render_template("admin/user_detail.html", user=user, form=form, confirm=ConfirmForm(), history=history)
 
 
@@ -209,6 +210,7 @@ def resource_form(resource_id: int | None):
                 category=catalogue.get_category(db.session, int(form.category.data)),
                 departement_code=form.departement.data,
                 description=form.description.data or "",
+                contents=form.contents.data or "",
                 # Encrypted by the service, which also refuses a login on anything but an account.
                 account_login=form.account_login.data or None,
                 account_password=form.account_password.data or None,

@@ -13,10 +13,10 @@ from app import entry
 from app.extensions import db
 from app.i18n import app_zone
 from app.models import Booking, BookingStatus
-from app.services import audit, booking, catalogue, credentials, feeds
+from app.services import booking, catalogue, credentials, feeds, history
 from app.services.errors import Forbidden
 from app.web.acting import service_call
-from app.web.bookings.forms import BookingForm, ExtendForm, KitForm, PeriodForm
+from app.web.bookings.forms import DATETIME_FORMAT, BookingForm, ExtendForm, KitForm, PeriodForm
 from app.web.calendars import resource_month
 from app.web.choices import category_choices, departement_choices
 from app.web.feeds.ics import domain, ics_response, link
@@ -42,6 +42,11 @@ def new():
     if resource.is_retired:
         abort(404)
     form = BookingForm()
+    if request.method == "GET":
+        # A proposed slot ("next free slot", a day picked on a calendar) pre-fills the form.
+        form.starts_at.data = _form_value(request.args.get("start"))
+        form.ends_at.data = _form_value(request.args.get("end"))
+    suggestion = None
     if form.validate_on_submit() and (period := _period(form)):
         with service_call(form) as call:
             made = booking.create(
@@ -58,7 +63,25 @@ def new():
             else:
                 flash(_("Réservation confirmée."), "success")
             return redirect(url_for("bookings.detail", booking_id=made.id))
-    return render_template("bookings/new.html", form=form, resource=resource, **resource_month(resource))
+        suggestion = call.error.suggestion if call.error is not None else None
+    return render_template(
+        "bookings/new.html",
+        form=form,
+        resource=resource,
+        suggestion=suggestion,
+        suggestion_values=[_local(v).strftime(DATETIME_FORMAT) for v in suggestion] if suggestion else None,
+        **resource_month(resource),
+    )
+
+
+def _form_value(raw: str | None) -> datetime | None:
+    """A wall-clock time from the address, as the form's field holds it; None when it is not one."""
+    if not raw or len(raw) > 16:
+        return None
+    try:
+        return datetime.strptime(raw, DATETIME_FORMAT)
+    except ValueError:
+        return None
 
 
 @bp.route("/kit", methods=["GET", "POST"])
@@ -115,10 +138,11 @@ def _render_detail(
     return render_template(
         "bookings/detail.html",
         booking=found,
-        history=audit.history(db.session, "booking", found.id),
+        history=history.sentences(db.session, ctx, subject_type="booking", subject_id=found.id),
         revealed=revealed,
         now=ctx.now,
         is_holder=ctx.actor is not None and found.user_id == ctx.actor.id,
+        over=booking.is_over(found, ctx.now),
         can_manage=booking.can_manage(ctx.actor, found.resource),
         period_form=period_form or PeriodForm(starts_at=_local(found.starts_at), ends_at=_local(found.ends_at)),
         extend_form=extend_form or ExtendForm(ends_at=_local(found.ends_at + timedelta(days=1))),

@@ -8,11 +8,13 @@ from flask import Blueprint, abort, current_app, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import entry
 from app.extensions import db
 from app.i18n import app_zone, utcnow
 from app.models import Departement
 from app.services import availability, catalogue
 from app.services import calendar as cal
+from app.services import history as history_svc
 from app.services.errors import DomainError
 from app.web.acting import refuse
 from app.web.calendars import resource_month
@@ -68,7 +70,8 @@ def detail(resource_id: int):
     resource = catalogue.get_resource(db.session, resource_id)
     if resource.is_retired and not (current_user.is_authenticated and current_user.is_admin):
         abort(404)
-    return render_template("catalogue/detail.html", resource=resource, **resource_month(resource))
+    history = history_svc.for_reader(db.session, entry.for_request(), subject_type="resource", subject_id=resource.id)
+    return render_template("catalogue/detail.html", resource=resource, history=history, **resource_month(resource))
 
 
 @bp.route("/departements/<dept:code>/week")

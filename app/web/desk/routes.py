@@ -3,26 +3,52 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from app import entry
 from app.extensions import db
-from app.models import Booking, Departement, Resource
-from app.services import blackouts, booking, desk
+from app.models import Booking, Condition, Departement, Handover, Resource
+from app.services import blackouts, booking, desk, loan, uploads
+from app.services import pickup as pickup_points
 from app.services.context import ServiceContext
 from app.web.access import host_required
 from app.web.acting import service_call
-from app.web.desk.forms import BlackoutForm, PickupForm, RejectForm, ReturnForm
+from app.web.desk.forms import BlackoutForm, HandoverForm, PickupForm, RejectForm, ReturnForm
 from app.web.forms import ConfirmForm, read_local_datetime
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
+
+# Where a return marked incomplete or damaged leads: the proposal to put the item out of
+# service, once the items blueprint has it; until then, back to the desk.
+PROPOSE_OUT_OF_SERVICE = "items.propose_out_of_service"
+
+
+def photo_folder() -> Path:
+    """Handover photos: UPLOAD_FOLDER when set, else instance/uploads."""
+    return Path(current_app.config["UPLOAD_FOLDER"] or Path(current_app.instance_path) / "uploads")
+
+
+def photo_limit() -> int:
+    return int(current_app.config["PHOTO_MAX_BYTES"])
 
 
 @bp.route("", defaults={"code": None})
@@ -41,11 +67,10 @@ def index(code: str | None):
         view=view,
         departements=[db.session.get(Departement, c) for c in codes],
         code=code,
-        reject_form=RejectForm(),
-        pickup_form=PickupForm(),
-        return_form=ReturnForm(),
-        confirm=ConfirmForm(),
-        now=ctx.now,
+        undo_minutes=loan.UNDO_WINDOW.seconds // 60,
+        upcoming_days=desk.UPCOMING_DAYS,
+        pickup_early=loan.PICKUP_EARLY,
+        stores={c: pickup_points.store_of(db.session, c) for c in codes},
     )
 
 
@@ -58,6 +83,12 @@ def _back(found: Booking) -> Response:
     )
 
 
+def _flash_form_errors(form: FlaskForm) -> None:
+    for errors in form.errors.values():
+        for message in errors:
+            flash(message, "danger")
+
+
 def _act(booking_id: int, form: FlaskForm, action: Callable[[ServiceContext, Booking, Any], object], done: str):
     """One desk action on one booking: the service decides who may, inside one unit of work."""
     found = booking.get(db.session, booking_id)
@@ -67,10 +98,45 @@ def _act(booking_id: int, form: FlaskForm, action: Callable[[ServiceContext, Boo
         if call.ok:
             flash(done, "success")
     else:
-        for errors in form.errors.values():
-            for message in errors:
-                flash(message, "danger")
+        _flash_form_errors(form)
     return _back(found)
+
+
+def _upload(form: HandoverForm) -> uploads.Upload | None:
+    """The photo as sent, read one byte past the cap so that the service sees it is too big."""
+    sent = form.photo.data
+    if not isinstance(sent, FileStorage) or not sent.filename:
+        return None
+    return uploads.Upload(filename=sent.filename, data=sent.stream.read(photo_limit() + 1))
+
+
+def _handover(booking_id: int, form: HandoverForm, record: Callable[..., Handover]) -> tuple[Booking, Handover | None]:
+    found = booking.get(db.session, booking_id)
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return found, None
+    photo = _upload(form)
+    with service_call() as call:
+        made = record(
+            db.session,
+            call.ctx,
+            booking=found,
+            checked=form.checked.data or [],
+            condition=form.condition.data or "ok",
+            note=form.note.data,
+            photo=photo,
+            folder=photo_folder(),
+            photo_max_bytes=photo_limit(),
+        )
+    return found, made if call.ok else None
+
+
+def _said(handover: Handover, done: str) -> str:
+    if handover.condition is Condition.OK:
+        return done
+    return _(
+        "%(done)s État : %(condition)s — %(note)s", done=done, condition=handover.condition.label, note=handover.note
+    )
 
 
 @bp.route("/bookings/<int:booking_id>/approve", methods=["POST"])
@@ -98,25 +164,22 @@ def reject(booking_id: int) -> Response:
 @bp.route("/bookings/<int:booking_id>/pickup", methods=["POST"])
 @host_required
 def pickup(booking_id: int) -> Response:
-    return _act(
-        booking_id,
-        PickupForm(),
-        lambda ctx, b, f: booking.record_pickup(db.session, ctx, booking=b, note=f.note.data),
-        _("Retrait enregistré."),
-    )
+    found, made = _handover(booking_id, PickupForm(), loan.record_pickup)
+    if made is not None:
+        flash(_said(made, _("Remis à %(name)s.", name=found.user.display_name)), "success")
+    return _back(found)
 
 
 @bp.route("/bookings/<int:booking_id>/return", methods=["POST"])
 @host_required
 def give_back(booking_id: int) -> Response:
-    return _act(
-        booking_id,
-        ReturnForm(),
-        lambda ctx, b, f: booking.record_return(
-            db.session, ctx, booking=b, condition=f.condition.data, note=f.note.data
-        ),
-        _("Retour enregistré."),
-    )
+    found, made = _handover(booking_id, ReturnForm(), loan.record_return)
+    if made is None:
+        return _back(found)
+    flash(_said(made, _("Rendu par %(name)s.", name=found.user.display_name)), "success")
+    if made.condition is not Condition.OK and PROPOSE_OUT_OF_SERVICE in current_app.view_functions:
+        return redirect(url_for(PROPOSE_OUT_OF_SERVICE, handover_id=made.id))
+    return _back(found)
 
 
 @bp.route("/bookings/<int:booking_id>/no-show", methods=["POST"])
@@ -125,9 +188,33 @@ def no_show(booking_id: int) -> Response:
     return _act(
         booking_id,
         ConfirmForm(),
-        lambda ctx, b, f: booking.mark_no_show(db.session, ctx, booking=b),
+        lambda ctx, b, f: loan.mark_no_show(db.session, ctx, booking=b),
         _("Réservation marquée « non retirée »."),
     )
+
+
+@bp.route("/bookings/<int:booking_id>/undo", methods=["POST"])
+@host_required
+def undo(booking_id: int) -> Response:
+    found = booking.get(db.session, booking_id)
+    if ConfirmForm().validate_on_submit():
+        with service_call() as call:
+            loan.undo(db.session, call.ctx, booking=found)
+        if call.ok:
+            flash(_("Annulé : la réservation est de nouveau « %(status)s ».", status=found.status.label), "success")
+    return _back(found)
+
+
+@bp.route("/photos/<name>")
+@login_required
+def photo(name: str) -> Response:
+    """A handover's photo, for the booking's holder, the item's hosts and admins only."""
+    found = loan.photo(db.session, entry.for_request(), name=name)
+    response = send_from_directory(photo_folder(), found.photo or "", max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response
 
 
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])

@@ -17,7 +17,7 @@ from app import entry
 from app.extensions import db
 from app.i18n import format_datetime
 from app.models import Category, EnrolmentStatus, TrainingSession
-from app.services import audit, feeds, training
+from app.services import feeds, history, training
 from app.services.markdown import render as render_markdown
 from app.web.acting import service_call
 from app.web.choices import departement_choices
@@ -264,7 +264,7 @@ def participants(training_id: int) -> ResponseReturnValue:
         message_form=MessageForm(),
         cancel_form=CancelSessionForm(),
         confirm=ConfirmForm(),
-        history=audit.history(db.session, "training", found.id),
+        history=history.sentences(db.session, ctx, subject_type="training", subject_id=found.id),
         now=ctx.now,
     )
 
