@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from app.db import DbSession
 from app.models import AuditEntry
 from app.services.context import ServiceContext
@@ -33,13 +31,3 @@ def record(
     )
     session.add(entry)
     return entry
-
-
-def history(session: DbSession, subject_type: str, subject_id: int) -> list[AuditEntry]:
-    return list(
-        session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.subject_type == subject_type, AuditEntry.subject_id == subject_id)
-            .order_by(AuditEntry.at, AuditEntry.id)
-        )
-    )

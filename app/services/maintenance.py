@@ -2,13 +2,14 @@
 
 A host puts an item out of service (from a return found incomplete or damaged, or at any
 time) with a reason; the period starts at once and stays open until a host puts the item
-back. While it is open nobody can book the item (here, with a message in words; and in the
-database, migration 0008, whatever writes the row). Each person holding a later booking of
+back. While it is open nobody can book the item: booking.py refuses it in words (the period
+is a busy period of availability.py, as closures are), a swap onto it is refused here, and
+the database refuses it whatever writes the row (migration 0008). Each person holding a later booking of
 the item is emailed and offered, in one tap, a free unit of the same category — nearest
 département first — or a cancellation.
 
-booking.py's functions are reached as `bookings.fn` at call time, never imported by name:
-booking.py calls `check_in_service` from here, and the two modules import each other.
+booking.py's functions are reached as `bookings.fn` at call time, never imported by name,
+so that either module may import the other.
 """
 
 from __future__ import annotations

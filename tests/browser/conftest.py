@@ -11,6 +11,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import free_port
+from tests.factories import PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # The flags a root sandbox on a closed network needs; see README "Browser tests".
@@ -60,3 +61,12 @@ def screenshot():
             page.screenshot(path=str(Path(target) / f"{name}.png"), **kwargs)
 
     return take
+
+
+def log_in(page, base: str, email: str) -> None:
+    """Log in through the real login page, as a person would."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("input[type=submit], button[type=submit] >> nth=-1")
+    page.wait_for_url(f"{base}/")

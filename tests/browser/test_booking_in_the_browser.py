@@ -8,17 +8,9 @@ from sqlalchemy import select
 
 from app.i18n import utcnow
 from app.models import Booking
-from tests.factories import PASSWORD
+from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit] >> nth=-1")
-    page.wait_for_url(f"{base}/")
 
 
 def test_a_member_books_and_the_host_approves_on_a_phone(

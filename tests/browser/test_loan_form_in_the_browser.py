@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 
 from app.models import BookingStatus, Condition, Handover, HandoverKind, Organisation
-from tests.factories import NOW, PASSWORD
+from tests.browser.conftest import log_in
+from tests.factories import NOW
 
 pytestmark = pytest.mark.browser
 
@@ -21,14 +22,6 @@ CONTENTS = [
     "Trépied vidéo",
     "Sacoche de transport",
 ]
-
-
-def log_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit] >> nth=-1")
-    page.wait_for_url(f"{base}/")
 
 
 def pdf_pages(data: bytes) -> int:

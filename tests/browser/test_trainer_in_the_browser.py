@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.db import unit_of_work
 from app.models import Enrolment, EnrolmentStatus, TrainingSession
 from app.services import training
-from tests.browser.test_booking_in_the_browser import log_in
+from tests.browser.conftest import log_in
 from tests.factories import NOW
 
 pytestmark = pytest.mark.browser
