@@ -2,7 +2,7 @@
 
 from app.models.agenda import AgendaEvent, AgendaSource, AgendaTheme, EventStatus
 from app.models.audit import AuditEntry
-from app.models.bookings import HOLDING_STATUSES, Booking, BookingStatus, Condition
+from app.models.bookings import HOLDING_STATUSES, Booking, BookingSeries, BookingStatus, Condition, Recurrence
 from app.models.content import GuidePage, GuideRevision
 from app.models.loans import ClosingDay, Handover, HandoverKind, OpeningHours, OutOfService, PickupPoint, RepairNote
 from app.models.outbox import OutboxMessage, OutboxStatus
@@ -19,7 +19,9 @@ __all__ = [
     "AuditEntry",
     "Blackout",
     "Booking",
+    "BookingSeries",
     "BookingStatus",
+    "Recurrence",
     "Category",
     "ClosingDay",
     "Handover",

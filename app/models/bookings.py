@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from flask_babel import lazy_gettext as _l
@@ -11,7 +11,9 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ColumnElement,
+    Date,
     ForeignKey,
+    Integer,
     String,
     Text,
     and_,
@@ -147,6 +149,8 @@ class Booking(ICalTouched, Model):
     condition_note: Mapped[str | None] = mapped_column(Text)
     # A host let this booking start or end outside the pickup point's opening hours.
     hours_override: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The series this booking is an occurrence of, if it repeats.
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("booking_series.id"), index=True)
 
     resource: Mapped[Resource] = relationship(lazy="joined")
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
@@ -197,3 +201,29 @@ def _install_sqlite_triggers(target: Any, connection: Any, **_kw: Any) -> None:
 
 # For a schema built by create_all (the migrations create them for the real database).
 event.listen(Booking.__table__, "after_create", _install_sqlite_triggers)
+
+
+class Recurrence(StateEnum):
+    WEEKLY = "weekly", _l("Chaque semaine")
+    MONTHLY_DATE = "monthly_date", _l("Chaque mois, à la même date")
+    MONTHLY_WEEKDAY = "monthly_weekday", _l("Chaque mois, le même jour de la semaine (ex. 2e mercredi)")
+
+
+class BookingSeries(Model):
+    """A booking that repeats: each occurrence is a Booking of its own, linked here."""
+
+    __tablename__ = "booking_series"
+    __table_args__ = (
+        CheckConstraint("interval >= 1", name="interval_positive"),
+        CheckConstraint("until_date IS NOT NULL OR occurrences IS NOT NULL", name="bounded"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("resources.id"), index=True)
+    recurrence: Mapped[Recurrence] = mapped_column(state_column(Recurrence, name="recurrence", length=20))
+    interval: Mapped[int] = mapped_column(Integer, default=1)
+    until_date: Mapped[date | None] = mapped_column(Date())
+    occurrences: Mapped[int | None] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

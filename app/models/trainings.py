@@ -89,6 +89,8 @@ class TrainingSession(ICalTouched, Model):
     level: Mapped[str] = mapped_column(String(10), default="beginner")
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    # Sessions created together as a series share this key (the first session's id).
+    series_key: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     topic: Mapped[TrainingTopic] = relationship(lazy="joined")

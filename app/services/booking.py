@@ -23,7 +23,7 @@ from app.i18n import format_datetime
 from app.models import Booking, BookingStatus, Category, Resource, User
 from app.services import audit, availability, feeds, ical, notify, pickup
 from app.services.context import ServiceContext
-from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
+from app.services.errors import Conflict, DomainError, Forbidden, NotFound, RuleViolation
 
 S = BookingStatus
 
@@ -415,27 +415,59 @@ def book_a_unit(
     purpose: str,
     preferred_departement: str | None = None,
 ) -> Booking:
-    """ "Book a kit": any free unit of the category, in the preferred département first."""
+    """ "Book a kit": any free unit of the category, nearest first — the preferred département
+    (else the member's), then its neighbours, then the rest. When none is free, the refusal
+    names the first time one would be."""
+    from app.services import geography
     from app.services.catalogue import ResourceFilter, search
 
     if ends_at <= starts_at:
         raise RuleViolation(_("La fin doit venir après le début."), field="ends_at")
+    home = preferred_departement or ctx.user.departement_code or ""
     candidates = list(
         session.scalars(
             search(session, ResourceFilter(category_id=category.id, free_from=starts_at, free_until=ends_at))
         ).unique()
     )
-    candidates.sort(key=lambda r: (r.departement_code != preferred_departement, r.departement_code, r.id))
+    order = {
+        code: rank for rank, code in enumerate(geography.nearest_first(home, {r.departement_code for r in candidates}))
+    }
+    candidates.sort(key=lambda r: (order[r.departement_code], r.id))
+    refusals: list[DomainError] = []
     for resource in candidates:
         try:
             with savepoint(session):
                 return create(session, ctx, resource=resource, starts_at=starts_at, ends_at=ends_at, purpose=purpose)
-        except Conflict:
-            continue  # taken meanwhile by someone else: the next unit may still be free
-    raise Conflict(
-        _("Aucun(e) %(category)s n'est libre sur cette période.", category=category.name.lower()),
-        field="starts_at",
-    )
+        except (Conflict, RuleViolation) as refused:
+            refusals.append(refused)  # taken meanwhile, or outside its point's hours: try the next unit
+    message = _("Aucun(e) %(category)s n'est libre sur cette période.", category=category.name.lower())
+    if refusals and all(isinstance(r, RuleViolation) for r in refusals):
+        raise RuleViolation(refusals[0].message, field=refusals[0].field)
+    soonest = _soonest_unit(session, ctx, category, duration=ends_at - starts_at, after=max(starts_at, ctx.now))
+    if soonest is not None:
+        unit, start = soonest
+        message += " " + _(
+            "Le plus tôt : %(name)s (%(place)s), à partir du %(when)s.",
+            name=unit.name,
+            place=unit.departement.label,
+            when=format_datetime(start, ctx.zone),
+        )
+        raise Conflict(message, field="starts_at", suggestion=(start, start + (ends_at - starts_at)))
+    raise Conflict(message, field="starts_at")
+
+
+def _soonest_unit(
+    session: DbSession, ctx: ServiceContext, category: Category, *, duration: timedelta, after: datetime
+) -> tuple[Resource, datetime] | None:
+    """The unit of the category that frees first for `duration`, and when."""
+    from app.services.catalogue import ResourceFilter, search
+
+    best: tuple[Resource, datetime] | None = None
+    for unit in session.scalars(search(session, ResourceFilter(category_id=category.id))).unique():
+        start = next_slot(session, ctx, unit, duration=duration, after=after)
+        if start is not None and (best is None or start < best[1]):
+            best = (unit, start)
+    return best
 
 
 @dataclass

@@ -16,6 +16,7 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["dept"] = DepartementCode
     from app.web import errors
     from app.web.account.routes import bp as account_bp
+    from app.web.act.routes import bp as act_bp
     from app.web.admin.routes import bp as admin_bp
     from app.web.agenda.routes import bp as agenda_bp
     from app.web.auth.routes import bp as auth_bp
@@ -28,6 +29,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web.loans.routes import bp as loans_bp
     from app.web.main.routes import bp as main_bp
     from app.web.points.routes import bp as points_bp
+    from app.web.series.routes import bp as series_bp
     from app.web.trainings.routes import bp as trainings_bp
 
     errors.register(app)
@@ -41,6 +43,8 @@ def register_blueprints(app: Flask) -> None:
         items_bp,
         loans_bp,
         points_bp,
+        series_bp,
+        act_bp,
         trainings_bp,
         agenda_bp,
         guide_bp,

@@ -434,3 +434,12 @@ def test_credentials_are_stored_encrypted_and_only_for_accounts(session, make_ca
         )
     key = ctx().credentials_key
     assert credentials.decrypt(key, zoom.credentials_encrypted) == credentials.Credentials("z@x.org", "pw2")
+
+
+def test_book_a_kit_takes_the_nearest_unit_and_says_where_it_is_kept(session, make_category, make_resource, make_user):
+    kits = make_category(name="Kit de streaming")
+    make_resource(name="Kit Foix", category=kits, departement_code="09")
+    nimes = make_resource(name="Kit Nîmes", category=kits, departement_code="30")
+    member = make_user(departement_code="34")  # Hérault borders Gard, not Ariège
+    made = booking.book_a_unit(session, ctx(member), category=kits, starts_at=at(2), ends_at=at(3), purpose="")
+    assert made.resource_id == nimes.id and made.status == "requested"

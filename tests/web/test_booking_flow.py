@@ -203,7 +203,9 @@ def test_a_kit_is_found_and_booked_from_the_kit_page(client, auth, session, make
         },
         follow_redirects=True,
     )
-    assert "Réservé : Kit Albi." in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "Demande envoyée : Kit Albi, gardé dans le département 81 – Tarn." in page
+    assert "Réservé" not in page and "hors de votre département" not in page
     response = client.post(
         "/bookings/kit",
         data={
@@ -213,7 +215,9 @@ def test_a_kit_is_found_and_booked_from_the_kit_page(client, auth, session, make
             "ends_at": local_form_value(days_ahead(3)),
         },
     )
-    assert re.search("Aucun\\(e\\) kit de streaming n&#39;est libre", response.get_data(as_text=True))
+    page = response.get_data(as_text=True)
+    assert re.search("Aucun\\(e\\) kit de streaming n&#39;est libre", page)
+    assert "Le plus tôt : Kit Albi (81 – Tarn), à partir du" in page
 
 
 @pytest.mark.parametrize("action", ["cancel", "dates", "extend"])

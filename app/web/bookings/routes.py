@@ -106,7 +106,22 @@ def kit():
                 preferred_departement=form.departement.data or None,
             )
         if call.ok:
-            flash(_("Réservé : %(name)s.", name=made.resource.name), "success")
+            where = made.resource.departement
+            if made.status == BookingStatus.REQUESTED:
+                done = _(
+                    "Demande envoyée : %(name)s, gardé dans le département %(place)s.",
+                    name=made.resource.name,
+                    place=where.label,
+                )
+            else:
+                done = _(
+                    "Réservé : %(name)s, gardé dans le département %(place)s.",
+                    name=made.resource.name,
+                    place=where.label,
+                )
+            if made.resource.departement_code != (form.departement.data or ctx.user.departement_code):
+                done += " " + _("Attention : hors de votre département, c'est là qu'il faut le retirer.")
+            flash(done, "success")
             return redirect(url_for("bookings.detail", booking_id=made.id))
     return render_template("bookings/kit.html", form=form)
 
