@@ -259,7 +259,14 @@ def create(
     _check_period(category, starts_at, ends_at, ctx, new=True)
     if hours_override and not can_manage(actor, resource):
         raise Forbidden(_("Seul l'hôte du département peut autoriser un horaire hors ouverture."))
-    pickup.check_hours(ctx, resource, starts_at, ends_at, override=hours_override)
+    try:
+        pickup.check_hours(ctx, resource, starts_at, ends_at, override=hours_override)
+    except RuleViolation as closed:
+        # As for a clash: offer the first slot of that length the point is open for.
+        free = next_slot(session, ctx, resource, duration=ends_at - starts_at, after=max(starts_at, ctx.now))
+        if free is not None:
+            closed.suggestion = (free, free + (ends_at - starts_at))
+        raise
     _check_member_limit(session, ctx, actor, category)
     held_until = ends_at + category.buffer
     _check_free(session, ctx, resource, starts_at, held_until)

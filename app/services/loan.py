@@ -22,6 +22,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -90,7 +91,18 @@ def _what_was_seen(
         raise RuleViolation(_("Indiquez l'état du matériel."), field="condition") from None
     missing = [line for line in lines if line not in ticked]
     if missing and state is Condition.OK:
-        state = Condition.INCOMPLETE  # an unticked line is missing: not "complete"
+        # The host said "complete" but left lines unticked: ask rather than overrule either.
+        raise RuleViolation(
+            ngettext(
+                "« Complet, en bon état » est choisi, mais %(num)d élément n'est pas coché : %(lines)s. "
+                "Cochez-le s'il est là, ou choisissez « Incomplet ».",
+                "« Complet, en bon état » est choisi, mais %(num)d éléments ne sont pas cochés : %(lines)s. "
+                "Cochez-les s'ils sont là, ou choisissez « Incomplet ».",
+                len(missing),
+                lines=", ".join(missing),
+            ),
+            field="checked",
+        )
     text = (note or "").strip()
     if state is not Condition.OK and not text and not missing:
         raise RuleViolation(_("Décrivez ce qui manque ou ce qui est abîmé."), field="note")

@@ -24,7 +24,17 @@ from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.db import DbSession, lock
-from app.models import Booking, BookingStatus, Handover, HandoverKind, OutOfService, RepairNote, Resource, User
+from app.models import (
+    AuditEntry,
+    Booking,
+    BookingStatus,
+    Handover,
+    HandoverKind,
+    OutOfService,
+    RepairNote,
+    Resource,
+    User,
+)
 from app.services import audit, availability, geography, notify, pickup
 from app.services import booking as bookings
 from app.services.context import ServiceContext
@@ -374,6 +384,8 @@ class Offer:
     booking: Booking
     period: OutOfService | None
     alternatives: list[Alternative]
+    # The booking was already moved to another unit (its own out-of-service one is left behind).
+    swapped: bool = False
 
 
 def _free_units(session: DbSession, ctx: ServiceContext, found: Booking) -> list[Resource]:
@@ -401,9 +413,18 @@ def alternatives(session: DbSession, ctx: ServiceContext, *, booking: Booking) -
     period = _covering_period(session, booking)
     home = booking.resource.departement_code
     units = _free_units(session, ctx, booking) if period is not None and booking.can("change") else []
+    swapped = (
+        session.scalar(
+            select(AuditEntry.id).where(
+                AuditEntry.subject_type == "booking", AuditEntry.subject_id == booking.id, AuditEntry.action == "swap"
+            )
+        )
+        is not None
+    )
     return Offer(
         booking=booking,
         period=period,
+        swapped=swapped,
         alternatives=[
             Alternative(
                 resource=r, elsewhere=r.departement_code != home, distance=geography.distance(home, r.departement_code)

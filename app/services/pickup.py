@@ -13,11 +13,12 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from flask_babel import ngettext
+from sqlalchemy import and_, or_, select
 
 from app.db import DbSession
 from app.i18n import format_day, format_time, weekday_name
-from app.models import ClosingDay, OpeningHours, PickupPoint, Resource, User
+from app.models import Booking, ClosingDay, OpeningHours, PickupPoint, Resource, User
 from app.services import audit
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
@@ -228,9 +229,43 @@ def add_closing_day(session: DbSession, ctx: ServiceContext, *, point: PickupPoi
         raise RuleViolation(_("Ce jour est déjà passé."), field="day")
     if any(c.day == day for c in point.closing_days):
         raise Conflict(_("Ce jour est déjà fermé."), field="day")
+    due = handovers_on(session, point, day, ctx.zone)
+    if due:
+        # As for a closure of the store: the host deals with these people first.
+        names = "; ".join(_("%(who)s, %(item)s", who=b.user.display_name, item=b.resource.name) for b in due[:5])
+        raise Conflict(
+            ngettext(
+                "%(num)d retrait ou retour est prévu ce jour-là (%(names)s) : changez-le avec la personne d'abord.",
+                "%(num)d retraits ou retours sont prévus ce jour-là (%(names)s) : "
+                "changez-les avec les personnes d'abord.",
+                len(due),
+                names=names,
+            ),
+            field="day",
+        )
     point.closing_days.append(ClosingDay(day=day, reason=reason.strip()))
     session.flush()
     audit.record(session, ctx, subject_type="pickup_point", subject_id=point.id, action="closing-day", note=str(day))
+
+
+def handovers_on(session: DbSession, point: PickupPoint, day: date, zone: ZoneInfo) -> list[Booking]:
+    """Holding bookings of the point's items that start or end on that local day."""
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = start + timedelta(days=1)
+    found = session.scalars(
+        select(Booking)
+        .join(Resource, Resource.id == Booking.resource_id)
+        .where(
+            Resource.pickup_point_id == point.id,
+            Booking.is_holding,
+            or_(
+                and_(Booking.starts_at >= start, Booking.starts_at < end),
+                and_(Booking.ends_at >= start, Booking.ends_at < end),
+            ),
+        )
+        .order_by(Booking.starts_at)
+    )
+    return list(found.unique())
 
 
 def remove_closing_day(session: DbSession, ctx: ServiceContext, *, point: PickupPoint, closing_day_id: int) -> None:

@@ -9,8 +9,8 @@ capacity, and a freed seat is handed to exactly one person.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,7 +18,17 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.db import DbSession, lock
-from app.models import SEATED, Category, Enrolment, EnrolmentStatus, TrainingSession, TrainingTopic, User
+from app.i18n import format_day
+from app.models import (
+    SEATED,
+    Category,
+    Enrolment,
+    EnrolmentStatus,
+    Recurrence,
+    TrainingSession,
+    TrainingTopic,
+    User,
+)
 from app.services import audit, feeds, ical, notify
 from app.services.catalogue import slugify
 from app.services.context import ServiceContext
@@ -501,3 +511,76 @@ def save_topic(
     session.flush()
     audit.record(session, ctx, subject_type="topic", subject_id=topic.id, action="save")
     return topic
+
+
+# Series --------------------------------------------------------------------------------
+
+
+def create_series(
+    session: DbSession,
+    ctx: ServiceContext,
+    *,
+    fields: SessionFields,
+    advised: Iterable[Category],
+    recurrence: Recurrence,
+    interval: int = 1,
+    until: date | None = None,
+    count: int | None = None,
+) -> list[TrainingSession]:
+    """The same session repeated weekly or monthly, by the rules of booking series (until a
+    date or for a count, at most 52, months without the date skipped). Each session keeps
+    the first one's wall-clock times; its registration opening and deadline move with it.
+    They share `series_key`, the first session's id. All or nothing, in the caller's unit of work."""
+    from app.services import series
+
+    actor = ctx.user
+    if not (actor.is_trainer or actor.is_admin):
+        raise Forbidden(_("Réservé aux formateur·rices."))
+    _check_fields(fields)
+    found = series.dates(
+        ctx,
+        starts_at=fields.starts_at,
+        ends_at=fields.ends_at,
+        recurrence=recurrence,
+        interval=interval,
+        until=until,
+        count=count,
+    )
+    if not found.slots:
+        raise RuleViolation(_("Aucune date dans cette période."), field="until")
+    advised = list(advised)
+    first_day = found.slots[0].day
+    made: list[TrainingSession] = []
+    for slot in found.slots:
+        if not slot.exists:
+            raise RuleViolation(
+                _("Cette heure n'existe pas le %(day)s (changement d'heure).", day=format_day(slot.day)),
+                field="starts_at",
+            )
+        days = (slot.day - first_day).days
+        opens = fields.registration_opens_at
+        one = replace(
+            fields,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            registration_deadline=series.shift_wall_clock(fields.registration_deadline, days, ctx.zone),
+            registration_opens_at=series.shift_wall_clock(opens, days, ctx.zone) if opens else None,
+        )
+        made.append(create_session(session, ctx, fields=one, advised=advised))
+    for training in made:
+        training.series_key = made[0].id
+    session.flush()
+    return made
+
+
+def series_of(session: DbSession, training: TrainingSession) -> list[TrainingSession]:
+    """The sessions created together with this one, in order; just this one when it is alone."""
+    if training.series_key is None:
+        return [training]
+    return list(
+        session.scalars(
+            select(TrainingSession)
+            .where(TrainingSession.series_key == training.series_key)
+            .order_by(TrainingSession.starts_at)
+        ).unique()
+    )

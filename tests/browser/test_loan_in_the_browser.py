@@ -96,6 +96,8 @@ def test_a_loan_with_a_damaged_return_out_of_service_and_another_unit_offered(
     link = re.search(r"https?://\S+/items/bookings/\d+/alternatives", offer.body_text).group(0)
 
     hugo = browser.new_page(**PHONE)
+    asked = []
+    hugo.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     log_in(hugo, live_server, "hugo@example.org")
     hugo.goto(live_server + link[link.index("/items/") :])
     assert "Caméra Canon R10" in hugo.content() and "Gard" in hugo.content()
@@ -103,6 +105,7 @@ def test_a_loan_with_a_damaged_return_out_of_service_and_another_unit_offered(
     screenshot(hugo, "out-of-service-offer", full_page=True)
     hugo.click("button:has-text('Prendre celui-ci')")
     hugo.wait_for_selector("text=C'est noté : vous prendrez « Caméra Canon R10 »")
+    assert asked and "30 – Gard" in asked[0]  # taking a unit kept elsewhere asks first
     hugo.close()
     session.rollback()
     assert session.get(Booking, scene["later"].id).resource_id == scene["spare"].id

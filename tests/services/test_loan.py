@@ -74,20 +74,22 @@ def test_a_pickup_writes_a_handover_with_the_lines_ticked_and_moves_the_booking(
 
 def test_a_ticked_line_that_is_not_among_the_contents_is_refused(session, approved, host):
     with pytest.raises(RuleViolation) as refused, unit_of_work(session):
-        loan.record_pickup(session, ctx(host, now=NOW + H), booking=approved, checked=["Caméra", "Trépied"])
+        loan.record_pickup(
+            session, ctx(host, now=NOW + H), booking=approved, checked=["Caméra", "Trépied"], condition="incomplete"
+        )
     assert refused.value.field == "checked" and "Trépied" in refused.value.message
     session.expire_all()
     assert session.get(Booking, approved.id).status == "approved" and handovers(session) == []
 
 
-def test_a_line_left_unticked_at_return_makes_it_incomplete_and_names_what_is_missing(session, out, host):
+def test_lines_left_unticked_at_return_are_named_as_missing(session, out, host):
     with unit_of_work(session):
         made = loan.record_return(
             session,
             ctx(host, now=NOW + D),
             booking=out,
             checked=["Caméra", "2 batteries", "Carte SD 64 Go"],
-            condition="ok",
+            condition="incomplete",
         )
     session.expire_all()
     assert made.condition == "incomplete" and made.note == "Manque : Chargeur."
@@ -99,9 +101,11 @@ def test_a_line_left_unticked_at_return_makes_it_incomplete_and_names_what_is_mi
     )
 
 
-def test_a_line_left_unticked_at_pickup_is_recorded_as_leaving_incomplete(session, approved, host):
+def test_lines_left_unticked_at_pickup_are_recorded_as_missing(session, approved, host):
     with unit_of_work(session):
-        made = loan.record_pickup(session, ctx(host, now=NOW + H), booking=approved, checked=["Caméra", "Chargeur"])
+        made = loan.record_pickup(
+            session, ctx(host, now=NOW + H), booking=approved, checked=["Caméra", "Chargeur"], condition="incomplete"
+        )
     assert made.condition == "incomplete" and made.note == "Manque : 2 batteries, Carte SD 64 Go."
 
 
@@ -173,7 +177,9 @@ def test_only_the_resources_hosts_record_a_return(session, out, make_user, membe
 
 def test_the_borrowers_receipt_waits_for_the_undo_window(session, approved, host, member):
     with unit_of_work(session):
-        made = loan.record_pickup(session, ctx(host, now=NOW + H), booking=approved, checked=["Caméra"])
+        made = loan.record_pickup(
+            session, ctx(host, now=NOW + H), booking=approved, checked=["Caméra"], condition="incomplete"
+        )
     receipt = session.scalar(select(OutboxMessage).where(OutboxMessage.key == f"handover:{made.id}:receipt"))
     assert receipt.to_address == member.email and receipt.next_attempt_at == NOW + H + loan.UNDO_WINDOW
     assert (
@@ -203,13 +209,15 @@ def test_the_same_host_undoes_a_pickup_within_15_minutes(session, out, host):
     assert session.scalar(select(OutboxMessage).where(OutboxMessage.key == f"handover:{pickup.id}:receipt")) is None
     # The live-handover index lets the pickup be recorded again, for real this time.
     with unit_of_work(session):
-        again = loan.record_pickup(session, ctx(host, now=NOW + 2 * H), booking=booking, checked=["Caméra"])
+        again = loan.record_pickup(
+            session, ctx(host, now=NOW + 2 * H), booking=booking, checked=["Caméra"], condition="incomplete"
+        )
     assert again.id != pickup.id and len(handovers(session)) == 2
 
 
 def test_the_same_host_undoes_a_return_and_the_booking_is_out_again(session, out, host):
     with unit_of_work(session):
-        loan.record_return(session, ctx(host, now=NOW + D), booking=out, checked=["Caméra"], condition="ok")
+        loan.record_return(session, ctx(host, now=NOW + D), booking=out, checked=["Caméra"], condition="incomplete")
     with unit_of_work(session):
         loan.undo(session, ctx(host, now=NOW + D + 5 * MIN), booking=out)
     session.expire_all()
@@ -325,3 +333,11 @@ def test_a_colleagues_later_gesture_takes_my_undo_away(session, out, host, make_
     assert [
         last.action for last in desk.overview(session, ctx(co_host, now=NOW + H + 6 * MIN), codes=["31"]).recent
     ] == ["return"]
+
+
+def test_complete_with_lines_left_unticked_is_refused_rather_than_overruled(session, out, host):
+    with pytest.raises(RuleViolation) as refused, unit_of_work(session):
+        loan.record_return(session, ctx(host, now=NOW + D), booking=out, checked=["Caméra"], condition="ok")
+    assert refused.value.field == "checked" and "3 éléments ne sont pas cochés" in refused.value.message
+    session.expire_all()
+    assert session.get(Booking, out.id).status == "picked_up"

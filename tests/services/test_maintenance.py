@@ -360,7 +360,9 @@ def test_back_in_service_ends_the_period_now_audited_once(session, camera, host,
     ended = session.get(Period, period.id)
     assert (ended.ends_at, ended.ended_by_id) == (at(2), host.id)
     assert maintenance.open_period(session, camera.id) is None
-    actions = session.scalars(select(AuditEntry.action).where(AuditEntry.subject_type == "resource")).all()
+    actions = session.scalars(
+        select(AuditEntry.action).where(AuditEntry.subject_type == "resource").order_by(AuditEntry.id)
+    ).all()
     assert actions == ["out-of-service", "back-in-service"]
     with pytest.raises(Conflict), unit_of_work(session):
         maintenance.back_in_service(session, ctx(host, now=at(3)), period=ended)

@@ -151,6 +151,17 @@ class TestEditingPoints:
         with pytest.raises(RuleViolation):
             pickup.set_hours(session, ctx(host), point=store, spans=spans)
 
+    def test_a_closing_day_over_a_pickup_or_a_return_is_refused_naming_who(
+        self, session, store, host, camera, member, make_booking
+    ):
+        make_booking(resource=camera, user=member, starts_at=paris(12, 10), ends_at=paris(13, 16))
+        for day in (date(2027, 1, 12), date(2027, 1, 13)):
+            with pytest.raises(Conflict) as refused:
+                pickup.add_closing_day(session, ctx(host), point=store, day=day, reason="Inventaire")
+            assert "Léa Membre, Caméra" in refused.value.message
+        pickup.add_closing_day(session, ctx(host), point=store, day=date(2027, 1, 14), reason="Inventaire")
+        assert [c.day for c in store.closing_days] == [date(2027, 1, 14)]
+
     def test_a_closing_day_in_the_past_is_refused(self, session, store, host):
         with pytest.raises(RuleViolation):
             pickup.add_closing_day(session, ctx(host), point=store, day=date(2027, 1, 1), reason="")

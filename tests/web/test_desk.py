@@ -142,7 +142,7 @@ def test_a_pickup_through_the_page_keeps_the_ticked_lines_and_a_clean_photo(
         f"/desk/bookings/{due.id}/pickup",
         data={
             "checked": ["Caméra", "2 batteries"],
-            "condition": "ok",
+            "condition": "incomplete",
             "note": "",
             "photo": (io.BytesIO(jpeg()), "IMG_0042.jpg"),
         },
@@ -175,7 +175,11 @@ def test_a_file_that_is_not_a_photo_is_refused_with_a_message_and_nothing_is_kep
     auth.login(host)
     response = client.post(
         f"/desk/bookings/{due.id}/pickup",
-        data={"checked": ["Caméra"], "photo": (io.BytesIO(b"<svg><script>x</script></svg>"), "photo.jpg")},
+        data={
+            "checked": ["Caméra"],
+            "condition": "incomplete",
+            "photo": (io.BytesIO(b"<svg><script>x</script></svg>"), "photo.jpg"),
+        },
         content_type="multipart/form-data",
         follow_redirects=True,
     )
@@ -191,7 +195,11 @@ def test_an_oversize_photo_gets_a_message(app, client, auth, session, host, memb
     auth.login(host)
     response = client.post(
         f"/desk/bookings/{due.id}/pickup",
-        data={"checked": ["Caméra"], "photo": (io.BytesIO(jpeg() + b"\0" * 500), "photo.jpg")},
+        data={
+            "checked": ["Caméra"],
+            "condition": "incomplete",
+            "photo": (io.BytesIO(jpeg() + b"\0" * 500), "photo.jpg"),
+        },
         content_type="multipart/form-data",
         follow_redirects=True,
     )
@@ -303,7 +311,7 @@ def test_a_damaged_return_leads_to_the_out_of_service_proposal_once_that_page_ex
     client = other.test_client()
     client.post("/login", data={"email": host.email, "password": PASSWORD})
     response = client.post(
-        f"/desk/bookings/{out.id}/return", data={"checked": ["Caméra", "2 batteries"], "condition": "ok"}
+        f"/desk/bookings/{out.id}/return", data={"checked": ["Caméra", "2 batteries"], "condition": "incomplete"}
     )
     session.rollback()  # end the test's read transaction: the other app wrote after it began
     handover = session.scalar(select(Handover))

@@ -159,7 +159,7 @@ def test_the_holder_is_offered_the_nearest_free_unit_and_takes_it_in_one_tap(
     page = text(client.get(f"/items/bookings/{held.id}/alternatives"))
     assert page.index("Caméra du Tarn") < page.index("Caméra des Hautes-Pyrénées")
     assert "Stock 81" in page and "81 – Tarn" in page
-    assert "Dans un autre département que celui prévu" in page
+    assert "Gardé dans un autre département" in page
     assert page.count("Prendre celui-ci") == 2
     assert 'data-confirm="Annuler votre réservation du' in page
 

@@ -119,3 +119,13 @@ def test_errors_of_a_date_change_show_in_the_opened_panel(client, auth, camera, 
     ).get_data(as_text=True)
     assert '<details class="mb-3" open><summary>Changer les dates' in page
     assert "Le retrait doit tomber pendant les heures d&#39;ouverture" in page
+
+
+def test_a_slot_outside_the_hours_offers_one_within_them_keeping_the_purpose(client, auth, camera, make_user):
+    auth.login(make_user())
+    page = client.post(
+        f"/bookings/new?resource={camera.id}",
+        data={"starts_at": form_value(paris(16, 10)), "ends_at": form_value(paris(16, 11)), "purpose": "Tournage"},
+    ).get_data(as_text=True)  # a Saturday
+    assert "Le retrait doit tomber pendant les heures d&#39;ouverture" in page
+    assert "start=2027-01-18T09:00&amp;end=2027-01-18T10:00&amp;purpose=Tournage" in page

@@ -13,7 +13,8 @@ from app import entry
 from app.extensions import db
 from app.i18n import app_zone
 from app.models import Booking, BookingStatus
-from app.services import booking, catalogue, credentials, feeds, history
+from app.services import booking, catalogue, credentials, feeds, history, pickup
+from app.services.context import ServiceContext
 from app.services.errors import Forbidden
 from app.web.acting import service_call
 from app.web.bookings.forms import DATETIME_FORMAT, BookingForm, ExtendForm, KitForm, PeriodForm
@@ -46,6 +47,7 @@ def new():
         # A proposed slot ("next free slot", a day picked on a calendar) pre-fills the form.
         form.starts_at.data = _form_value(request.args.get("start"))
         form.ends_at.data = _form_value(request.args.get("end"))
+        form.purpose.data = (request.args.get("purpose") or "")[:500]
     suggestion = None
     if form.validate_on_submit() and (period := _period(form)):
         with service_call(form) as call:
@@ -160,9 +162,18 @@ def _render_detail(
         over=booking.is_over(found, ctx.now),
         can_manage=booking.can_manage(ctx.actor, found.resource),
         period_form=period_form or PeriodForm(starts_at=_local(found.starts_at), ends_at=_local(found.ends_at)),
-        extend_form=extend_form or ExtendForm(ends_at=_local(found.ends_at + timedelta(days=1))),
+        extend_form=extend_form or ExtendForm(ends_at=_local(_extended_end(found, ctx))),
         confirm=ConfirmForm(),
     )
+
+
+def _extended_end(found: Booking, ctx: ServiceContext) -> datetime:
+    """The end offered for an extension: a day later, at an hour the pickup point is open."""
+    later = found.ends_at + timedelta(days=1)
+    point = found.resource.pickup_point
+    if found.resource.category.needs_pickup and pickup.has_hours(point) and point is not None:
+        return pickup.next_opening(point, later, ctx.zone) or later
+    return later
 
 
 def _local(value: datetime) -> datetime:
@@ -209,6 +220,7 @@ def change_dates(booking_id: int):
         if call.ok:
             flash(_("Dates modifiées."), "success")
             return redirect(url_for("bookings.detail", booking_id=found.id))
+    _say_nothing_changed(form)
     return _render_detail(found, period_form=form), 422
 
 
@@ -223,7 +235,14 @@ def extend(booking_id: int):
         if call.ok:
             flash(_("Réservation prolongée."), "success")
             return redirect(url_for("bookings.detail", booking_id=found.id))
+    _say_nothing_changed(form)
     return _render_detail(found, extend_form=form), 422
+
+
+def _say_nothing_changed(form: PeriodForm | ExtendForm) -> None:
+    """On a phone the form's own messages sit below the fold: say at the top that nothing changed."""
+    if form.errors:
+        flash(_("Rien n'a changé : voyez le message sous le formulaire."), "warning")
 
 
 @bp.route("/<int:booking_id>.ics")

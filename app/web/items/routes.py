@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from app import entry
 from app.extensions import db
 from app.models import OutOfService, Resource
-from app.services import booking, catalogue, labels, maintenance
+from app.services import booking, catalogue, labels, loan, maintenance
 from app.services.errors import Conflict, RuleViolation
 from app.web.acting import refuse, service_call
 from app.web.forms import ConfirmForm
@@ -185,4 +185,4 @@ def now(resource_id: int):
     resource = catalogue.get_resource(db.session, resource_id)
     ctx = entry.for_request()
     card = labels.now_card(db.session, ctx, resource=resource)
-    return render_template("items/now.html", card=card, resource=resource, now=ctx.now)
+    return render_template("items/now.html", card=card, resource=resource, now=ctx.now, pickup_early=loan.PICKUP_EARLY)

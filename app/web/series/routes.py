@@ -2,6 +2,202 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import date, datetime
+from typing import TypedDict
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app import entry
+from app.extensions import db
+from app.models import Booking, BookingStatus, Category, Recurrence, Resource
+from app.services import booking, catalogue, series, training
+from app.services.errors import RuleViolation
+from app.web.acting import refuse, service_call
+from app.web.bookings.forms import DATETIME_FORMAT
+from app.web.choices import departement_choices
+from app.web.forms import read_local_datetime
+from app.web.series.forms import CancelInSeriesForm, SeriesForm, TrainingSeriesForm
+from app.web.trainings.routes import _advised, _fields, _topic_choices
 
 bp = Blueprint("series", __name__, url_prefix="/series")
+
+
+class _Rule(TypedDict):
+    resource: Resource
+    starts_at: datetime
+    ends_at: datetime
+    recurrence: Recurrence
+    interval: int
+    until: date | None
+    count: int | None
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new() -> ResponseReturnValue:
+    raw_id = request.args.get("resource", "")
+    if not raw_id.isdigit():
+        abort(404)
+    resource = catalogue.get_resource(db.session, int(raw_id))
+    if resource.is_retired:
+        abort(404)
+    form = SeriesForm()
+    if request.method == "GET":
+        form.starts_at.data = _form_value(request.args.get("start"))
+        form.ends_at.data = _form_value(request.args.get("end"))
+    planned: series.Plan | None = None
+    ctx = entry.for_request()
+    if form.validate_on_submit() and (period := _period(form)):
+        rule: _Rule = {
+            "resource": resource,
+            "starts_at": period[0],
+            "ends_at": period[1],
+            "recurrence": Recurrence(form.recurrence.data),
+            "interval": form.interval.data or 0,
+            "until": form.until.data,
+            "count": form.count.data,
+        }
+        refused_by_booking = False
+        if form.book.data:
+            with service_call(form, ctx=ctx) as call:
+                done = series.book(db.session, call.ctx, purpose=form.purpose.data or "", **rule)
+                series_id, made, skipped = done.series.id, done.bookings, len(done.skipped)
+                pending = any(b.status is BookingStatus.REQUESTED for b in made)
+            if call.ok:
+                if pending:
+                    message = ngettext(
+                        "Demande envoyée pour %(num)d date : l'hôte du département va la valider.",
+                        "Demande envoyée pour %(num)d dates : l'hôte du département va les valider.",
+                        len(made),
+                    )
+                else:
+                    message = ngettext("%(num)d date réservée.", "%(num)d dates réservées.", len(made))
+                if skipped:
+                    message += " " + ngettext(
+                        "%(num)d date n'était pas libre : elle n'est pas réservée.",
+                        "%(num)d dates n'étaient pas libres : elles ne sont pas réservées.",
+                        skipped,
+                    )
+                flash(message, "success")
+                return redirect(url_for("series.detail", series_id=series_id))
+            refused_by_booking = True
+        # The preview, and after a refused booking the statuses that explain it.
+        try:
+            planned = series.plan(db.session, ctx, **rule)
+        except RuleViolation as error:
+            if not refused_by_booking:  # else already shown by service_call
+                refuse(error, form)
+    return render_template(
+        "series/new.html",
+        form=form,
+        resource=resource,
+        plan=planned,
+        rule_words=_rule_words(form, planned),
+        suggestion_link=lambda o: _alone_link(resource.id, o),
+    )
+
+
+def _period(form: SeriesForm) -> tuple[datetime, datetime] | None:
+    starts_at = read_local_datetime(form.starts_at)
+    ends_at = read_local_datetime(form.ends_at)
+    return (starts_at, ends_at) if starts_at and ends_at else None
+
+
+def _form_value(raw: str | None) -> datetime | None:
+    """A wall-clock time from the address, as the form's field holds it; None when it is not one."""
+    if not raw or len(raw) > 16:
+        return None
+    try:
+        return datetime.strptime(raw, DATETIME_FORMAT)
+    except ValueError:
+        return None
+
+
+def _rule_words(form: SeriesForm, planned: series.Plan | None) -> str | None:
+    if not planned:
+        return None
+    return series.describe(
+        Recurrence(form.recurrence.data), form.interval.data or 1, planned[0].starts_at, entry.for_request().zone
+    )
+
+
+def _alone_link(resource_id: int, occurrence: series.Occurrence) -> str | None:
+    """The booking form pre-filled with a clash's next free slot: to book that one alone."""
+    if occurrence.next_free is None:
+        return None
+    zone = entry.for_request().zone
+    start, end = (v.astimezone(zone).strftime(DATETIME_FORMAT) for v in occurrence.next_free)
+    return url_for("bookings.new", resource=resource_id, start=start, end=end)
+
+
+@bp.route("/<int:series_id>")
+@login_required
+def detail(series_id: int) -> ResponseReturnValue:
+    ctx = entry.for_request()
+    found = series.visible(db.session, ctx, series_id)
+    bookings = series.bookings_of(db.session, found.id)
+    return render_template(
+        "series/detail.html",
+        series=found,
+        bookings=bookings,
+        resource=bookings[0].resource if bookings else None,
+        rule_words=series.describe(found.recurrence, found.interval, bookings[0].starts_at, ctx.zone)
+        if bookings
+        else found.recurrence.label,
+        cancellable={b.id for b in bookings if series.can_cancel(b, ctx.now)},
+        may_cancel=bool(bookings) and booking.can_see_details(ctx.actor, bookings[0]),
+    )
+
+
+@bp.route("/<int:series_id>/cancel", methods=["POST"])
+@login_required
+def cancel(series_id: int) -> ResponseReturnValue:
+    form = CancelInSeriesForm()
+    raw_id = form.booking.data or ""
+    if not form.validate_on_submit() or not raw_id.isdigit():
+        abort(400)
+    found = db.session.get(Booking, int(raw_id))
+    if found is None or found.series_id != series_id:
+        abort(404)
+    with service_call() as call:
+        cancelled = len(series.cancel(db.session, call.ctx, booking=found, scope=form.scope.data))
+    if call.ok:
+        flash(ngettext("%(num)d réservation annulée.", "%(num)d réservations annulées.", cancelled), "success")
+    return redirect(url_for("series.detail", series_id=series_id))
+
+
+# Training sessions ---------------------------------------------------------------------------
+
+
+@bp.route("/trainings/new", methods=["GET", "POST"])
+@login_required
+def new_training() -> ResponseReturnValue:
+    if not (current_user.is_trainer or current_user.is_admin):
+        abort(403)  # a courtesy: training.create_series refuses anyone else
+    form = TrainingSeriesForm()
+    form.topic.choices = _topic_choices()
+    form.departement.choices = departement_choices(blank=_("— (en ligne) —"))
+    categories = db.session.scalars(select(Category).where(Category.retired_at.is_(None)).order_by(Category.name))
+    form.advised.choices = [(str(c.id), c.name) for c in categories]
+    if form.validate_on_submit() and (fields := _fields(form)):
+        with service_call(form) as call:
+            made = training.create_series(
+                db.session,
+                call.ctx,
+                fields=fields,
+                advised=_advised(form),
+                recurrence=Recurrence(form.recurrence.data),
+                interval=form.interval.data or 0,
+                until=form.until.data,
+                count=form.count.data,
+            )
+            first_id, created = made[0].id, len(made)
+        if call.ok:
+            flash(ngettext("%(num)d session créée.", "%(num)d sessions créées.", created), "success")
+            return redirect(url_for("trainings.participants", training_id=first_id))
+    return render_template("series/training_new.html", form=form)
