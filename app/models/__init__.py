@@ -4,6 +4,7 @@ from app.models.agenda import AgendaEvent, AgendaSource, AgendaTheme, EventStatu
 from app.models.audit import AuditEntry
 from app.models.bookings import HOLDING_STATUSES, Booking, BookingSeries, BookingStatus, Condition, Recurrence
 from app.models.content import GuidePage, GuideRevision
+from app.models.kits import Kit, KitBooking, KitLine
 from app.models.loans import ClosingDay, Handover, HandoverKind, OpeningHours, OutOfService, PickupPoint, RepairNote
 from app.models.outbox import OutboxMessage, OutboxStatus
 from app.models.people import Departement, Organisation, OrganisationKind, Role, User, UserRole, host_departements
@@ -25,6 +26,9 @@ __all__ = [
     "Category",
     "ClosingDay",
     "Handover",
+    "Kit",
+    "KitBooking",
+    "KitLine",
     "HandoverKind",
     "OpeningHours",
     "OutOfService",

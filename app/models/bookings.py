@@ -151,6 +151,8 @@ class Booking(ICalTouched, Model):
     hours_override: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The series this booking is an occurrence of, if it repeats.
     series_id: Mapped[int | None] = mapped_column(ForeignKey("booking_series.id"), index=True)
+    # The kit booking this item's booking is part of: they are made, changed and cancelled together.
+    kit_booking_id: Mapped[int | None] = mapped_column(ForeignKey("kit_bookings.id"), index=True)
 
     resource: Mapped[Resource] = relationship(lazy="joined")
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")

@@ -23,6 +23,8 @@ class Category(Model):
         CheckConstraint("min_lead_hours >= 0", name="min_lead_not_negative"),
         CheckConstraint("max_advance_days > 0", name="max_advance_positive"),
         CheckConstraint("buffer_hours >= 0", name="buffer_not_negative"),
+        CheckConstraint("release_after_minutes IS NULL OR release_after_minutes > 0", name="release_after_positive"),
+        CheckConstraint("no_show_limit IS NULL OR no_show_limit > 0", name="no_show_limit_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,6 +40,11 @@ class Category(Model):
     max_advance_days: Mapped[int] = mapped_column(Integer, default=180)
     buffer_hours: Mapped[int] = mapped_column(Integer, default=0)
     per_member_limit: Mapped[int | None] = mapped_column(Integer)
+    # Online accounts: a booking whose login was never shown is released this long after its start.
+    release_after_minutes: Mapped[int | None] = mapped_column(Integer)
+    # After this many no-shows within the window, a member's bookings need the host's approval.
+    no_show_limit: Mapped[int | None] = mapped_column(Integer)
+    no_show_window_days: Mapped[int] = mapped_column(Integer, default=180, server_default="180")
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     resources: Mapped[list[Resource]] = relationship(back_populates="category")

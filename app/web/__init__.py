@@ -26,6 +26,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web.feeds.routes import bp as feeds_bp
     from app.web.guide.routes import bp as guide_bp
     from app.web.items.routes import bp as items_bp
+    from app.web.kits.routes import bp as kits_bp
     from app.web.loans.routes import bp as loans_bp
     from app.web.main.routes import bp as main_bp
     from app.web.points.routes import bp as points_bp
@@ -41,6 +42,7 @@ def register_blueprints(app: Flask) -> None:
         bookings_bp,
         desk_bp,
         items_bp,
+        kits_bp,
         loans_bp,
         points_bp,
         series_bp,
