@@ -23,8 +23,9 @@ from app import entry
 from app.db import DbSession, unit_of_work
 from app.extensions import db
 from app.models import AgendaSource, OutboxStatus
-from app.services import agenda_import, mail, outbox, reminders
+from app.services import agenda_import, mail, outbox, release, reminders
 from app.services.context import ServiceContext
+from app.services.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,29 @@ def write_reminders(session: DbSession, ctx: ServiceContext) -> int:
         return reminders.write(session, ctx, drafts=drafts)
 
 
+def release_unused(session: DbSession, ctx: ServiceContext) -> int:
+    """Release the account bookings nobody opened; returns how many.
+
+    Finding them only reads; each release is a unit of work of its own, so that one refused
+    (revealed meanwhile) or failing leaves the others released."""
+    found = release.due(session, ctx)
+    session.rollback()  # ends the read transaction
+    released = 0
+    for booking in found:
+        try:
+            with unit_of_work(session):
+                if release.release(session, ctx, booking=booking) is not None:
+                    released += 1
+        except DomainError as refused:  # e.g. the database refused the change: the others still go
+            log.warning("Booking %s not released: %s", booking.id, refused)
+    return released
+
+
 def tick(app: Flask) -> int:
     with job_context(app) as ctx:
+        released = release_unused(db.session, ctx)
+        if released:
+            log.info("Released %s unused account booking(s)", released)
         written = write_reminders(db.session, ctx)
         if written:
             log.info("Reminders: %s email(s) written to the outbox", written)

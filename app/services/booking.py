@@ -270,7 +270,11 @@ def create(
     _check_member_limit(session, ctx, actor, category)
     held_until = ends_at + category.buffer
     _check_free(session, ctx, resource, starts_at, held_until)
-    status = S.REQUESTED if category.needs_approval else S.APPROVED
+    from app.services import release  # it reads bookings too; imported here to avoid a cycle
+
+    # Too many no-shows in the category: the host validates, even where nobody else needs it.
+    held_back = release.needs_approval_for(session, ctx, user=actor, category=category)
+    status = S.REQUESTED if category.needs_approval or held_back else S.APPROVED
     booking = Booking(
         resource_id=resource.id,
         user_id=actor.id,

@@ -85,12 +85,22 @@ CATEGORY_FIELDS = (
     "max_advance_days",
     "buffer_hours",
     "per_member_limit",
+    "release_after_minutes",
+    "no_show_limit",
+    "no_show_window_days",
 )
+DEFAULT_RELEASE_AFTER_MINUTES = 30
+# Added after the others: a caller that does not give them (the demo data) keeps what the
+# category has, or the model's defaults for a new one.
+_OPTIONAL_CATEGORY_FIELDS = ("release_after_minutes", "no_show_limit", "no_show_window_days")
 
 
 def save_category(session: DbSession, ctx: ServiceContext, *, category: Category | None, **values: Any) -> Category:
     _require_admin(ctx)
-    fields = {name: values[name] for name in CATEGORY_FIELDS}
+    fields = {name: values[name] for name in CATEGORY_FIELDS if name in values or name not in _OPTIONAL_CATEGORY_FIELDS}
+    _check_release_rules(fields)
+    if category is None and not fields["needs_pickup"] and "release_after_minutes" not in values:
+        fields["release_after_minutes"] = DEFAULT_RELEASE_AFTER_MINUTES  # as the accounts before it (migration 0010)
     if category is None:
         slug = slugify(values["name"])
         if session.scalar(select(Category.id).where(Category.slug == slug)) is not None:
@@ -105,6 +115,21 @@ def save_category(session: DbSession, ctx: ServiceContext, *, category: Category
     session.flush()
     audit.record(session, ctx, subject_type="category", subject_id=category.id, action=action)
     return category
+
+
+def _check_release_rules(fields: dict[str, Any]) -> None:
+    """Positive numbers or nothing; only an online account is released (nobody reveals an item)."""
+    for name, message in (
+        ("release_after_minutes", _("Le délai de libération est un nombre de minutes, au moins 1.")),
+        ("no_show_limit", _("Le nombre de non-retraits est au moins 1.")),
+        ("no_show_window_days", _("La période des non-retraits est un nombre de jours, au moins 1.")),
+    ):
+        if name in fields and fields[name] is not None and fields[name] < 1:
+            raise RuleViolation(message, field=name)
+    if "no_show_window_days" in fields and fields["no_show_window_days"] is None:
+        del fields["no_show_window_days"]  # left empty: the default (or what it was) stays
+    if fields.get("needs_pickup") and "release_after_minutes" in fields:
+        fields["release_after_minutes"] = None
 
 
 def retire_category(session: DbSession, ctx: ServiceContext, *, category: Category) -> None:

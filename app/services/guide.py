@@ -4,6 +4,8 @@ A page's Markdown may hold two kinds of marker lines, replaced by what the servi
 today rather than copied text:
 - `[[reserver:<category slug>]]` — how many units of that category are free this week, in the
   reader's département and in the whole region, with a link to book one;
+- `[[reserver:<kit slug>]]` — how many whole kits are free this week, with a link to book one
+  (a category's slug wins when a kit has the same one);
 - `[[formations:<topic slug>]]` — the next sessions of that training topic, with seats left.
 """
 
@@ -18,8 +20,8 @@ from markupsafe import Markup
 from sqlalchemy import func, or_, select
 
 from app.db import DbSession, lock
-from app.models import Category, GuidePage, GuideRevision, Resource, TrainingSession, TrainingTopic, User
-from app.services import markdown, training
+from app.models import Category, GuidePage, GuideRevision, Kit, Resource, TrainingSession, TrainingTopic, User
+from app.services import kits, markdown, training
 from app.services.availability import free_between_clause
 from app.services.context import ServiceContext
 from app.services.errors import Forbidden, NotFound, RuleViolation
@@ -34,6 +36,18 @@ class BookingBlock:
     free_here: int | None  # in the reader's département, when known
     free_total: int
     departement_name: str | None
+
+
+@dataclass
+class KitBlock:
+    kit: Kit
+    free_total: int  # whole kits free for the coming week
+
+    def __html__(self) -> str:
+        # Drawn by its own template wherever the page's parts fall back to printing a part.
+        from flask import render_template
+
+        return render_template("kits/_guide_block.html", block=self)
 
 
 @dataclass
@@ -81,6 +95,13 @@ def _booking_block(session: DbSession, slug: str, now: datetime, reader: User | 
     )
 
 
+def _kit_block(session: DbSession, slug: str, now: datetime) -> KitBlock | None:
+    kit = session.scalar(select(Kit).where(Kit.slug == slug, Kit.retired_at.is_(None)))
+    if kit is None:
+        return None
+    return KitBlock(kit=kit, free_total=kits.free_count(session, kit=kit, starts_at=now, ends_at=now + WEEK))
+
+
 def _training_block(session: DbSession, slug: str, now: datetime) -> TrainingBlock | None:
     topic = session.scalar(select(TrainingTopic).where(TrainingTopic.slug == slug))
     if topic is None:
@@ -103,19 +124,19 @@ def _training_block(session: DbSession, slug: str, now: datetime) -> TrainingBlo
     return TrainingBlock(topic=topic, sessions=[(s, max(s.capacity - counts[s.id][0], 0)) for s in upcoming])
 
 
-Part = Markup | BookingBlock | TrainingBlock
+Part = Markup | BookingBlock | KitBlock | TrainingBlock
 
 
 def render(session: DbSession, ctx: ServiceContext, *, page: GuidePage) -> list[Part]:
     """The page as parts, for ctx.actor at ctx.now: safe HTML between live blocks (a marker
-    for a retired category or an unknown topic simply disappears)."""
+    for a retired category or kit, or an unknown topic, simply disappears)."""
     parts: list[Part] = []
     position = 0
     for match in MARKER.finditer(page.body):
         parts.append(markdown.render(page.body[position : match.start()], anchors=True))
         kind, slug = match.groups()
-        block: BookingBlock | TrainingBlock | None = (
-            _booking_block(session, slug, ctx.now, ctx.actor)
+        block: BookingBlock | KitBlock | TrainingBlock | None = (
+            _booking_block(session, slug, ctx.now, ctx.actor) or _kit_block(session, slug, ctx.now)
             if kind == "reserver"
             else _training_block(session, slug, ctx.now)
         )

@@ -62,6 +62,7 @@ KNOWN_ACTIONS: dict[str, tuple[str, ...]] = {
         "confirm-return",
         "undo",
         "swap",
+        "release",
     ),
     "resource": ("create", "update", "retire", "reinstate", "out-of-service", "back-in-service"),
     "user": ("register", "approve", "activate", "deactivate", "roles", "password", "password-reset"),
@@ -513,6 +514,7 @@ _BY_SUBJECT: dict[str, dict[str, Sentence]] = {
         "confirm-return": _confirm_return,
         "undo": _undo,
         "swap": _swap,
+        "release": lambda s: _joined(_("%(who)s a libéré la réservation le %(when)s", **s.v()), _noted(s)),
     },
     "resource": {
         "create": lambda s: _("%(who)s a ajouté l'objet au catalogue le %(when)s", **s.v()),

@@ -15,6 +15,7 @@ from app.web.pagination import page_args
 # blueprint is registered.
 NAV = (
     ("catalogue.index", _l("Matériel"), False),
+    ("kits.index", _l("Kits"), False),
     ("bookings.mine", _l("Mes réservations"), True),
     ("trainings.index", _l("Formations"), False),
     ("agenda.index", _l("Agenda"), False),

@@ -54,6 +54,23 @@ class CategoryForm(FlaskForm):
         _l("Réservations actives simultanées par membre (vide : sans limite)"),
         validators=[Optional(), NumberRange(min=1, max=100)],
     )
+    release_after_minutes = IntegerField(
+        _l("Comptes en ligne : libérer la réservation après (minutes depuis son début)"),
+        validators=[Optional(), NumberRange(min=1, max=24 * 60)],
+        description=_l(
+            "Si les identifiants n'ont pas été affichés. Vide : jamais libérée. Sans effet pour les objets physiques."
+        ),
+        default=30,
+    )
+    no_show_limit = IntegerField(
+        _l("Validation par l'hôte après ce nombre de non-retraits (vide : pas de règle)"),
+        validators=[Optional(), NumberRange(min=1, max=100)],
+    )
+    no_show_window_days = IntegerField(
+        _l("Non-retraits comptés sur les derniers (jours)"),
+        validators=[Optional(), NumberRange(min=1, max=730)],
+        default=180,
+    )
     submit = SubmitField(_l("Enregistrer"))
 
 

@@ -141,6 +141,9 @@ def _category_values(form: CategoryForm) -> dict[str, Any]:
         "max_advance_days": form.max_advance_days.data,
         "buffer_hours": form.buffer_hours.data or 0,
         "per_member_limit": form.per_member_limit.data,
+        "release_after_minutes": form.release_after_minutes.data,
+        "no_show_limit": form.no_show_limit.data,
+        "no_show_window_days": form.no_show_window_days.data,
     }
 
 
