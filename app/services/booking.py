@@ -223,16 +223,24 @@ def _audit(
 
 
 def move(
-    session: DbSession, ctx: ServiceContext, booking: Booking, action: str, to: BookingStatus, note=None
+    session: DbSession,
+    ctx: ServiceContext,
+    booking: Booking,
+    action: str,
+    to: BookingStatus,
+    note: str | None = None,
+    *,
+    recorded_as: str | None = None,
 ) -> BookingStatus:
     """One change of state: checked against the model's transitions, made, counted (sequence)
-    and audited. The caller sets its own fields, then flushes. Raising later in the unit of
-    work undoes it."""
+    and audited — as `recorded_as` when what happened has its own name (a release is checked
+    as a cancellation but is not one). The caller sets its own fields, then flushes. Raising
+    later in the unit of work undoes it."""
     require_transition(booking, action)
     before = booking.status
     booking.status = to
     booking.touch(ctx.now)
-    _audit(session, ctx, booking, action, before, note=note)
+    _audit(session, ctx, booking, recorded_as or action, before, note=note)
     return before
 
 

@@ -171,6 +171,56 @@ def _receipt(session: DbSession, ctx: ServiceContext, handover: Handover, subjec
     session.execute(update(OutboxMessage).where(OutboxMessage.key == key).values(next_attempt_at=ctx.now + UNDO_WINDOW))
 
 
+# What differs between the two handovers: the action, the state reached, the receipt's template.
+_HANDOVERS = {
+    HandoverKind.PICKUP: ("pickup", S.PICKED_UP, "loan_picked_up"),
+    HandoverKind.RETURN: ("return", S.RETURNED, "loan_returned"),
+}
+
+
+def _hand(
+    session: DbSession,
+    ctx: ServiceContext,
+    booking: Booking,
+    kind: HandoverKind,
+    *,
+    checked: list[str] | tuple[str, ...],
+    condition: str | Condition,
+    note: str | None,
+    photo: Upload | None,
+    folder: Path | None,
+    photo_max_bytes: int,
+) -> Handover:
+    """One handover, either way: who may, when, what was seen, the state moved, the record, the receipt."""
+    action, reached, template = _HANDOVERS[kind]
+    actor = require_manager(ctx, booking.resource)
+    booking = _locked(session, booking)
+    _physical(booking)
+    require_transition(booking, action)
+    if kind is HandoverKind.PICKUP:
+        if ctx.now < booking.starts_at - PICKUP_EARLY:
+            raise RuleViolation(_("Trop tôt : le retrait se fait au plus tôt la veille du début."))
+        if ctx.now >= booking.ends_at:
+            raise RuleViolation(_("Cette réservation est terminée : marquez-la plutôt « non retirée »."))
+    record = _what_was_seen(booking, checked, condition, note)
+    cleaned = _cleaned_photo(photo, folder, photo_max_bytes)
+    move(session, ctx, booking, action, reached, note=record.note or None)
+    if kind is HandoverKind.PICKUP:
+        booking.picked_up_at, booking.handed_over_by_id = ctx.now, actor.id
+    else:
+        booking.returned_at, booking.received_by_id = ctx.now, actor.id
+        booking.condition, booking.condition_note = record.condition, record.note or None
+    handover = _write_handover(session, ctx, booking, kind, record, cleaned, folder)
+    _receipt(session, ctx, handover, _receipt_subject(kind, booking), template)
+    return handover
+
+
+def _receipt_subject(kind: HandoverKind, booking: Booking) -> object:
+    if kind is HandoverKind.PICKUP:
+        return _l("Vous avez retiré %(name)s", name=booking.resource.name)
+    return _l("Retour enregistré : %(name)s", name=booking.resource.name)
+
+
 def record_pickup(
     session: DbSession,
     ctx: ServiceContext,
@@ -184,21 +234,18 @@ def record_pickup(
     photo_max_bytes: int = uploads.MAX_PHOTO_BYTES,
 ) -> Handover:
     """The host hands the item over: from the day before the booking starts until it ends."""
-    actor = require_manager(ctx, booking.resource)
-    booking = _locked(session, booking)
-    _physical(booking)
-    require_transition(booking, "pickup")
-    if ctx.now < booking.starts_at - PICKUP_EARLY:
-        raise RuleViolation(_("Trop tôt : le retrait se fait au plus tôt la veille du début."))
-    if ctx.now >= booking.ends_at:
-        raise RuleViolation(_("Cette réservation est terminée : marquez-la plutôt « non retirée »."))
-    record = _what_was_seen(booking, checked, condition, note)
-    cleaned = _cleaned_photo(photo, folder, photo_max_bytes)
-    move(session, ctx, booking, "pickup", S.PICKED_UP, note=record.note or None)
-    booking.picked_up_at, booking.handed_over_by_id = ctx.now, actor.id
-    handover = _write_handover(session, ctx, booking, HandoverKind.PICKUP, record, cleaned, folder)
-    _receipt(session, ctx, handover, _l("Vous avez retiré %(name)s", name=booking.resource.name), "loan_picked_up")
-    return handover
+    return _hand(
+        session,
+        ctx,
+        booking,
+        HandoverKind.PICKUP,
+        checked=checked,
+        condition=condition,
+        note=note,
+        photo=photo,
+        folder=folder,
+        photo_max_bytes=photo_max_bytes,
+    )
 
 
 def record_return(
@@ -214,18 +261,18 @@ def record_return(
     photo_max_bytes: int = uploads.MAX_PHOTO_BYTES,
 ) -> Handover:
     """The host takes the item back and says in what state; the booking keeps the condition too."""
-    actor = require_manager(ctx, booking.resource)
-    booking = _locked(session, booking)
-    _physical(booking)
-    require_transition(booking, "return")
-    record = _what_was_seen(booking, checked, condition, note)
-    cleaned = _cleaned_photo(photo, folder, photo_max_bytes)
-    move(session, ctx, booking, "return", S.RETURNED, note=record.note or None)
-    booking.returned_at, booking.received_by_id = ctx.now, actor.id
-    booking.condition, booking.condition_note = record.condition, record.note or None
-    handover = _write_handover(session, ctx, booking, HandoverKind.RETURN, record, cleaned, folder)
-    _receipt(session, ctx, handover, _l("Retour enregistré : %(name)s", name=booking.resource.name), "loan_returned")
-    return handover
+    return _hand(
+        session,
+        ctx,
+        booking,
+        HandoverKind.RETURN,
+        checked=checked,
+        condition=condition,
+        note=note,
+        photo=photo,
+        folder=folder,
+        photo_max_bytes=photo_max_bytes,
+    )
 
 
 def mark_no_show(session: DbSession, ctx: ServiceContext, *, booking: Booking) -> Booking:

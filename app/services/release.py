@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from app.db import DbSession, lock
 from app.models import AuditEntry, Booking, BookingStatus, Category, Resource, User
-from app.services import audit, notify
+from app.services import notify
 from app.services.context import ServiceContext
 
 S = BookingStatus
@@ -82,9 +82,9 @@ def release(session: DbSession, ctx: ServiceContext, *, booking: Booking) -> Boo
     """Release one booking found by `due`; None when it is no longer due (revealed or
     released meanwhile): a second tick releases nothing more.
 
-    The transition is checked as a cancellation (the model's "cancel" entry), but the audit
-    entry says what happened, "release", so the history does not tell of a cancellation
-    nobody made. Called by the system (ctx.actor None): no permission applies.
+    The transition is checked as a cancellation (the model's "cancel" entry), but recorded as
+    what happened, "release", so the history does not tell of a cancellation nobody made.
+    Called by the system (ctx.actor None): no permission applies.
     """
     from app.services import booking as bookings  # booking.create asks this module too
 
@@ -96,21 +96,8 @@ def release(session: DbSession, ctx: ServiceContext, *, booking: Booking) -> Boo
         "Libérée %(n)d minutes après le début : les identifiants n'avaient pas été affichés.",
         n=minutes or 0,
     )
-    bookings.require_transition(current, "cancel")
-    before = current.status
-    current.status = S.CANCELLED
-    current.touch(ctx.now)
+    bookings.move(session, ctx, current, "cancel", S.CANCELLED, note=reason, recorded_as=RELEASE_ACTION)
     current.decision_reason = reason
-    audit.record(
-        session,
-        ctx,
-        subject_type="booking",
-        subject_id=current.id,
-        action=RELEASE_ACTION,
-        from_state=before,
-        to_state=current.status,
-        note=reason,
-    )
     bookings.flush_or_conflict(session)
     notify.email_user(
         session,
