@@ -28,10 +28,11 @@ from sqlalchemy import select
 
 from app.db import DbSession, savepoint
 from app.i18n import format_datetime, format_day, format_month, weekday_name
-from app.models import Booking, BookingSeries, Recurrence, Resource
+from app.models import Booking, BookingSeries, Category, Kit, Recurrence, Resource
 from app.models.types import StateEnum
-from app.services import audit, availability, pickup
+from app.services import audit, availability, kits, pickup
 from app.services import booking as booking_rules
+from app.services.catalogue import ResourceFilter, search
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
 
@@ -441,6 +442,215 @@ def book(
     return Booked(series=series, bookings=made, skipped=sorted(skipped, key=lambda o: o.number))
 
 
+# Kits ------------------------------------------------------------------------------------------
+
+
+class _Undo(Exception):
+    """Raised inside a savepoint to undo a kit booking that was only tried."""
+
+
+def _kit_categories(kit: Kit) -> list[Category]:
+    found: dict[int, Category] = {}
+    for line in kit.lines:
+        category = line.resource.category if line.resource is not None else line.category
+        if category is not None:
+            found[category.id] = category
+    return list(found.values())
+
+
+def _kit_line_units(session: DbSession, kit: Kit) -> list[list[Resource]]:
+    """Per line, the units that may fill it (a named item is never one of a category's units)."""
+    named = {line.resource_id for line in kit.lines if line.resource_id is not None}
+    units: list[list[Resource]] = []
+    for line in kit.lines:
+        if line.resource is not None:
+            units.append([line.resource])
+            continue
+        found = session.scalars(
+            search(session, ResourceFilter(category_id=line.category_id, departement_code=kit.departement_code))
+        ).unique()
+        units.append([u for u in found if u.id not in named])
+    return units
+
+
+def plan_kit(
+    session: DbSession,
+    ctx: ServiceContext,
+    *,
+    kit: Kit,
+    starts_at: datetime,
+    ends_at: datetime,
+    recurrence: Recurrence,
+    interval: int = 1,
+    until: date | None = None,
+    count: int | None = None,
+) -> Plan:
+    """Every date of a kit series with its status, nothing stored. A date is free when the
+    whole kit can be booked then: it is booked for real in a savepoint that is rolled back,
+    so the answer is exactly `kits.book`'s (units nearest first, hours, every rule)."""
+    if kit.retired_at is not None:
+        raise RuleViolation(_("Ce kit n'est plus proposé."))
+    categories = _kit_categories(kit)
+    if not categories:
+        raise RuleViolation(_("Ce kit est vide."))
+    # The strictest of the kit's categories holds for the whole series.
+    found = dates(
+        ctx,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        recurrence=recurrence,
+        interval=interval,
+        until=until,
+        count=count,
+        advance_days=min(c.max_advance_days for c in categories),
+    )
+    if not found.slots:
+        raise RuleViolation(_("Aucune date dans cette période."), field="until")
+    first = found.slots[0]
+    if first.starts_at < ctx.now:
+        raise RuleViolation(_("Ce début est déjà passé."), field="starts_at")
+    lead = max(c.min_lead_hours for c in categories)
+    if first.starts_at < ctx.now + timedelta(hours=lead):
+        raise RuleViolation(_("Trop tard : réservez au moins %(n)d heures avant le début.", n=lead), field="starts_at")
+    longest = min(c.max_duration_hours for c in categories)
+    if any(slot.ends_at - slot.starts_at > timedelta(hours=longest) for slot in found.slots):
+        raise RuleViolation(_("Trop long : %(n)d heures au plus pour ce kit.", n=longest), field="ends_at")
+    buffer = max(c.buffer for c in categories)
+    for before, after in zip(found.slots, found.slots[1:], strict=False):
+        if after.starts_at < before.ends_at + buffer:
+            raise RuleViolation(
+                _("Chaque date (battement de préparation compris) doit finir avant la suivante."), field="ends_at"
+            )
+    units = _kit_line_units(session, kit)
+    occurrences = [_kit_status(session, ctx, kit, units, number, slot) for number, slot in enumerate(found.slots, 1)]
+    skipped = [
+        _("Pas de %(day)d en %(month)s : ce mois est sauté.", day=first.day.day, month=format_month(m.year, m.month))
+        for m in found.skipped
+    ]
+    return Plan(occurrences, skipped)
+
+
+def _kit_status(
+    session: DbSession, ctx: ServiceContext, kit: Kit, units: list[list[Resource]], number: int, slot: Slot
+) -> Occurrence:
+    start, end = slot.starts_at, slot.ends_at
+    occurrence = Occurrence(number=number, starts_at=start, ends_at=end, status=OccurrenceStatus.FREE)
+    if not slot.exists:
+        return replace(
+            occurrence,
+            status=OccurrenceStatus.CLOSED,
+            reason=_("Cette heure n'existe pas ce jour-là (changement d'heure)."),
+        )
+    try:
+        with savepoint(session):
+            kits.book(session, ctx, kit=kit, starts_at=start, ends_at=end, purpose="")
+            raise _Undo
+    except _Undo:
+        return occurrence
+    except Conflict as taken:
+        closed = _every_unit_closed(session, ctx, units, number, slot)
+        if closed is not None:
+            return closed
+        return replace(occurrence, status=OccurrenceStatus.CLASH, reason=taken.message, next_free=taken.suggestion)
+    except RuleViolation as refused:
+        return replace(occurrence, status=OccurrenceStatus.REFUSED, reason=refused.message)
+
+
+def _every_unit_closed(
+    session: DbSession, ctx: ServiceContext, units: list[list[Resource]], number: int, slot: Slot
+) -> Occurrence | None:
+    """CLOSED when, for one line, every unit is closed then (out of service, a blackout, its
+    point shut): as for a single item, another member's booking would not be the reason."""
+    for line_units in units:
+        statuses = []
+        for unit in line_units:
+            buffer = unit.category.buffer
+            busy = availability.busy_periods(session, unit, slot.starts_at, slot.ends_at + buffer)
+            statuses.append(_status(session, ctx, unit, number, slot, busy))
+        if statuses and all(s.status is OccurrenceStatus.CLOSED for s in statuses):
+            return statuses[0]
+    return None
+
+
+def book_kit(
+    session: DbSession,
+    ctx: ServiceContext,
+    *,
+    kit: Kit,
+    starts_at: datetime,
+    ends_at: datetime,
+    recurrence: Recurrence,
+    interval: int = 1,
+    until: date | None = None,
+    count: int | None = None,
+    purpose: str,
+) -> Booked:
+    """Book the whole kit on every free date, in the caller's unit of work: each date all or
+    nothing (`kits.book`), at least one date, or nothing at all."""
+    actor = ctx.user
+    planned = plan_kit(
+        session,
+        ctx,
+        kit=kit,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        recurrence=recurrence,
+        interval=interval,
+        until=until,
+        count=count,
+    )
+    nothing = _("Aucune date de la série n'est libre : rien n'a été réservé.")
+    if not planned.free:
+        raise RuleViolation(nothing)
+    series = BookingSeries(
+        user_id=actor.id,
+        resource_id=None,
+        recurrence=recurrence,
+        interval=interval,
+        until_date=until,
+        occurrences=count,
+        purpose=purpose.strip(),
+        created_at=ctx.now,
+    )
+    session.add(series)
+    session.flush()
+    made: list[Booking] = []
+    dates_made = 0
+    skipped = [o for o in planned if not o.is_free]
+    for occurrence in planned.free:
+        try:
+            with savepoint(session):
+                kit_booking = kits.book(
+                    session, ctx, kit=kit, starts_at=occurrence.starts_at, ends_at=occurrence.ends_at, purpose=purpose
+                )
+                items = kits.bookings_of(session, kit_booking)
+                for item in items:
+                    # Not `touch`: the hosts' emailed answer links are bound to the booking's sequence.
+                    item.series_id = series.id
+                session.flush()
+        except Conflict as taken:  # a unit taken by someone else since the plan was read
+            skipped.append(
+                replace(occurrence, status=OccurrenceStatus.CLASH, reason=taken.message, next_free=taken.suggestion)
+            )
+            continue
+        except RuleViolation as refused:
+            skipped.append(replace(occurrence, status=OccurrenceStatus.REFUSED, reason=refused.message))
+            continue
+        made.extend(items)
+        dates_made += 1
+    if not made:
+        raise RuleViolation(nothing)
+    audit.record(
+        session,
+        ctx,
+        subject_type="booking_series",
+        subject_id=series.id,
+        action="create",
+        note=f"kit {kit.id}: {dates_made}/{len(planned)}",
+    )
+    return Booked(series=series, bookings=made, skipped=sorted(skipped, key=lambda o: o.number))
+
+
 # Reading and cancelling ------------------------------------------------------------------------
 
 
@@ -482,6 +692,8 @@ def cancel(
     # Asked first, so that nobody else learns anything from a series with nothing left to cancel.
     if not booking_rules.can_see_details(ctx.user, booking):
         raise Forbidden(_("Ce n'est pas votre réservation."))
+    if booking.kit_booking_id is not None:
+        return _cancel_kits(session, ctx, booking=booking, scope=scope, reason=reason)
     if scope == "one":
         return [booking_rules.cancel(session, ctx, booking=booking, reason=reason)]
     if booking.series_id is None:
@@ -494,3 +706,31 @@ def cancel(
     if not targets:
         raise Conflict(_("Plus rien à annuler : ces dates sont terminées ou déjà annulées."))
     return [booking_rules.cancel(session, ctx, booking=b, reason=reason) for b in targets]
+
+
+def _cancel_kits(
+    session: DbSession, ctx: ServiceContext, *, booking: Booking, scope: str, reason: str | None
+) -> list[Booking]:
+    """A date of a kit series is its whole kit: each scope cancels whole kits (`kits.cancel`),
+    leaving the kits of its dates that are over, cancelled, or already picked up."""
+    assert booking.kit_booking_id is not None
+    if scope == "one":
+        return kits.cancel(session, ctx, kit_booking=kits.get_booking(session, booking.kit_booking_id), reason=reason)
+    if booking.series_id is None:
+        raise RuleViolation(_("Cette réservation ne fait pas partie d'une série."))
+    by_kit: dict[int, list[Booking]] = {}
+    for item in bookings_of(session, booking.series_id):
+        if item.kit_booking_id is not None and (scope == "all" or item.starts_at >= booking.starts_at):
+            by_kit.setdefault(item.kit_booking_id, []).append(item)
+    targets = [
+        kit_booking_id
+        for kit_booking_id, items in sorted(by_kit.items(), key=lambda pair: (pair[1][0].starts_at, pair[0]))
+        if any(can_cancel(b, ctx.now) for b in items)
+        and all(can_cancel(b, ctx.now) for b in items if b.is_holding and not booking_rules.is_over(b, ctx.now))
+    ]
+    if not targets:
+        raise Conflict(_("Plus rien à annuler : ces dates sont terminées ou déjà annulées."))
+    done: list[Booking] = []
+    for kit_booking_id in targets:
+        done.extend(kits.cancel(session, ctx, kit_booking=kits.get_booking(session, kit_booking_id), reason=reason))
+    return done

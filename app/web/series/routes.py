@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from app import entry
 from app.extensions import db
-from app.models import Booking, BookingStatus, Category, Recurrence, Resource
-from app.services import booking, catalogue, series, training
-from app.services.errors import RuleViolation
+from app.models import Booking, BookingStatus, Category, Kit, Recurrence, Resource
+from app.services import booking, catalogue, kits, series, training
+from app.services.errors import DomainError, RuleViolation
 from app.web.acting import refuse, service_call
 from app.web.bookings.forms import DATETIME_FORMAT
 from app.web.choices import departement_choices
@@ -40,6 +40,8 @@ class _Rule(TypedDict):
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new() -> ResponseReturnValue:
+    if "kit" in request.args:
+        return _new_kit(request.args.get("kit", ""))
     raw_id = request.args.get("resource", "")
     if not raw_id.isdigit():
         abort(404)
@@ -102,6 +104,89 @@ def new() -> ResponseReturnValue:
     )
 
 
+class _KitRule(TypedDict):
+    kit: Kit
+    starts_at: datetime
+    ends_at: datetime
+    recurrence: Recurrence
+    interval: int
+    until: date | None
+    count: int | None
+
+
+def _new_kit(slug: str) -> ResponseReturnValue:
+    """/series/new?kit=<slug>: the same preview and booking, each date being the whole kit."""
+    if not slug or len(slug) > 60:
+        abort(404)
+    kit = kits.by_slug(db.session, slug)
+    form = SeriesForm()
+    if request.method == "GET":
+        form.starts_at.data = _form_value(request.args.get("start"))
+        form.ends_at.data = _form_value(request.args.get("end"))
+    planned: series.Plan | None = None
+    ctx = entry.for_request()
+    if form.validate_on_submit() and (period := _period(form)):
+        rule: _KitRule = {
+            "kit": kit,
+            "starts_at": period[0],
+            "ends_at": period[1],
+            "recurrence": Recurrence(form.recurrence.data),
+            "interval": form.interval.data or 0,
+            "until": form.until.data,
+            "count": form.count.data,
+        }
+        refused_by_booking = False
+        if form.book.data:
+            with service_call(form, ctx=ctx) as call:
+                done = series.book_kit(db.session, call.ctx, purpose=form.purpose.data or "", **rule)
+                series_id, made, skipped = done.series.id, done.bookings, len(done.skipped)
+                dates_made = len({b.kit_booking_id for b in made})
+                pending = any(b.status is BookingStatus.REQUESTED for b in made)
+            if call.ok:
+                if pending:
+                    message = ngettext(
+                        "Demande envoyée pour le kit, %(num)d date : l'hôte du département va la valider.",
+                        "Demande envoyée pour le kit, %(num)d dates : l'hôte du département va les valider.",
+                        dates_made,
+                    )
+                else:
+                    message = ngettext("Kit réservé pour %(num)d date.", "Kit réservé pour %(num)d dates.", dates_made)
+                if skipped:
+                    message += " " + ngettext(
+                        "%(num)d date n'était pas libre : elle n'est pas réservée.",
+                        "%(num)d dates n'étaient pas libres : elles ne sont pas réservées.",
+                        skipped,
+                    )
+                flash(message, "success")
+                return redirect(url_for("series.detail", series_id=series_id))
+            refused_by_booking = True
+        try:
+            planned = series.plan_kit(db.session, ctx, **rule)
+        except DomainError as error:
+            if not refused_by_booking:
+                refuse(error, form)
+        finally:
+            # The plan tried each date in a savepoint: nothing of it may outlive this request.
+            db.session.rollback()
+    return render_template(
+        "series/new_kit.html",
+        form=form,
+        kit=kit,
+        plan=planned,
+        rule_words=_rule_words(form, planned),
+        suggestion_link=lambda o: _kit_alone_link(kit.slug, o),
+    )
+
+
+def _kit_alone_link(slug: str, occurrence: series.Occurrence) -> str | None:
+    """The kit's booking form pre-filled with the next time the whole kit is free."""
+    if occurrence.next_free is None:
+        return None
+    zone = entry.for_request().zone
+    start, end = (v.astimezone(zone).strftime(DATETIME_FORMAT) for v in occurrence.next_free)
+    return url_for("kits.detail", slug=slug, start=start, end=end)
+
+
 def _period(form: SeriesForm) -> tuple[datetime, datetime] | None:
     starts_at = read_local_datetime(form.starts_at)
     ends_at = read_local_datetime(form.ends_at)
@@ -141,11 +226,18 @@ def detail(series_id: int) -> ResponseReturnValue:
     ctx = entry.for_request()
     found = series.visible(db.session, ctx, series_id)
     bookings = series.bookings_of(db.session, found.id)
+    # A kit series shows one line per date, its items beneath: a date is cancelled whole.
+    groups: dict[int, list[Booking]] = {}
+    for b in bookings:
+        groups.setdefault(b.kit_booking_id or -b.id, []).append(b)
+    first_kit = next((b.kit_booking_id for b in bookings if b.kit_booking_id is not None), None)
     return render_template(
         "series/detail.html",
         series=found,
         bookings=bookings,
-        resource=bookings[0].resource if bookings else None,
+        groups=list(groups.values()),
+        kit=kits.get_booking(db.session, first_kit).kit if first_kit is not None else None,
+        resource=bookings[0].resource if bookings and first_kit is None else None,
         rule_words=series.describe(found.recurrence, found.interval, bookings[0].starts_at, ctx.zone)
         if bookings
         else found.recurrence.label,
