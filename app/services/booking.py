@@ -309,7 +309,7 @@ def create(
                 ctx,
                 key=f"booking:{booking.id}:requested:to:{host.id}",
                 user=host,
-                subject=_l("Nouvelle demande de réservation"),
+                subject=_l("Demande de réservation : %(name)s", name=resource.name),
                 template="booking_requested",
                 booking=booking,
             )
@@ -378,6 +378,18 @@ def cancel(session: DbSession, ctx: ServiceContext, *, booking: Booking, reason:
             booking=booking,
             reason=reason,
         )
+    elif booking.resource.category.needs_pickup:
+        # The hosts were told of the request or prepare the handover: they hear it is off.
+        for host in booking.resource.hosts:
+            notify.email_user(
+                session,
+                ctx,
+                key=f"booking:{booking.id}:cancelled-by-member:to:{host.id}",
+                user=host,
+                subject=_l("Réservation annulée par son membre : %(name)s", name=booking.resource.name),
+                template="booking_cancelled_by_member",
+                booking=booking,
+            )
     return booking
 
 

@@ -113,7 +113,13 @@ def read(session: DbSession, ctx: ServiceContext, *, token: str) -> Answer:
     if action.audience is Audience.HOLDER and user.id != booking.user_id:
         raise Forbidden(_("Ce lien a été envoyé à une autre personne : il ne vaut pas pour le compte connecté."))
     if booking.sequence != payload["s"] or not booking.can(action.transition):
-        raise DeadLink(_("Ce lien a déjà servi ou la demande a changé."))
+        # Say where the request stands now: answered by someone, cancelled by its member, moved.
+        raise DeadLink(
+            _(
+                "Ce lien a déjà servi ou la demande a changé : elle est maintenant « %(status)s ».",
+                status=booking.status.label,
+            )
+        )
     return Answer(booking=booking, user=user, action=payload["a"], expires_at=signed_at + VALID_FOR)
 
 

@@ -443,3 +443,16 @@ def test_book_a_kit_takes_the_nearest_unit_and_says_where_it_is_kept(session, ma
     member = make_user(departement_code="34")  # Hérault borders Gard, not Ariège
     made = booking.book_a_unit(session, ctx(member), category=kits, starts_at=at(2), ends_at=at(3), purpose="")
     assert made.resource_id == nimes.id and made.status == "requested"
+
+
+def test_the_hosts_are_told_when_a_member_cancels_and_the_member_when_a_host_does(session, camera, member, host):
+    made = book(session, camera, member, at(2), at(3))
+    booking.cancel(session, ctx(member), booking=made)
+    told = session.scalars(select(OutboxMessage.to_address).where(OutboxMessage.key.like("%cancelled%"))).all()
+    assert told == [host.email]
+    other = book(session, camera, member, at(5), at(6))
+    booking.cancel(session, ctx(host), booking=other, reason="Objet prêté ailleurs")
+    told = session.scalars(
+        select(OutboxMessage.to_address).where(OutboxMessage.key.like("%cancelled%")).order_by(OutboxMessage.id)
+    ).all()
+    assert told == [host.email, member.email]

@@ -10,7 +10,7 @@ from app.services.errors import Forbidden
 from tests.factories import NOW, ctx
 
 D = timedelta(days=1)
-USED = "Ce lien a déjà servi ou la demande a changé."
+USED = "Ce lien a déjà servi ou la demande a changé : elle est maintenant"
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from app.services import booking, links
 from tests.factories import NOW, ctx
 
 D = timedelta(days=1)
-USED = "Ce lien a déjà servi ou la demande a changé."
+USED = "Ce lien a déjà servi ou la demande a changé : elle est maintenant"
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +66,7 @@ def test_opening_a_link_only_asks_and_changes_nothing(client, session, request_,
     response = client.get(url)
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Valider la demande de Camille Martin pour Caméra Sony, du" in page
+    assert "Valider la demande de Camille Martin pour Caméra Sony (" in page
     form = form_posting_to(page, url)
     assert form.count('type="submit"') == 1 and 'method="post"' in form
     assert 'name="reason"' not in form
@@ -125,7 +125,7 @@ def test_a_replayed_link_answers_410_with_the_reason_and_the_desk(client, sessio
         response = replay(url)
         page = response.get_data(as_text=True)
         assert response.status_code == 410
-        assert USED in page and 'href="/desk"' in page
+        assert USED in page and "« Validée »" in page and 'href="/desk"' in page
     assert fresh(session, request_.id).sequence == 1
 
 

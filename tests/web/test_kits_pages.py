@@ -95,7 +95,7 @@ def test_booking_a_kit_shows_where_each_item_is_kept_and_warns_outside_the_depar
     page = text_of(client.get(response.headers["Location"]))
     assert "Kit réservé." in page
     assert "Stock 82" in page and "Stock 31" in page  # the pickup point of each item
-    assert page.count("Hors de votre département") == 1  # the micro, kept in Haute-Garonne
+    assert page.count("hors du vôtre") == 1  # the micro, kept in Haute-Garonne
     assert "Haute-Garonne" in page
 
 
