@@ -43,12 +43,6 @@ class KitBlock:
     kit: Kit
     free_total: int  # whole kits free for the coming week
 
-    def __html__(self) -> str:
-        # Drawn by its own template wherever the page's parts fall back to printing a part.
-        from flask import render_template
-
-        return render_template("kits/_guide_block.html", block=self)
-
 
 @dataclass
 class TrainingBlock:
