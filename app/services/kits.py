@@ -47,6 +47,8 @@ class LineSpec:
     resource_id: int | None = None
     category_id: int | None = None
     quantity: int = 1
+    # The line's number as the admin sees it on the form (blank lines skipped keep theirs).
+    number: int | None = None
 
 
 # Reading ---------------------------------------------------------------------------------------
@@ -153,7 +155,8 @@ def _check_lines(session: DbSession, lines: list[LineSpec], departement: Departe
     where = _(" dans le département %(place)s", place=departement.label) if departement is not None else ""
     given: set[int] = set()
     wanted: dict[int, int] = defaultdict(int)
-    for number, line in enumerate(lines, start=1):
+    for index, line in enumerate(lines, start=1):
+        number = line.number or index
         if (line.resource_id is None) == (line.category_id is None):
             raise RuleViolation(
                 _("Ligne %(n)d : choisissez un objet, ou une catégorie et un nombre.", n=number), field="lines"

@@ -212,6 +212,18 @@ def test_a_kit_asking_more_units_than_exist_is_refused_on_the_form(client, auth,
     assert session.scalar(select(func.count()).select_from(Kit)) == 0
 
 
+def test_an_error_names_the_line_as_numbered_on_the_form_blank_lines_included(client, auth, session, admin, gear):
+    auth.login(admin)
+    data = {"name": "Kit mal rempli", "description": "", "departement": ""}
+    for n in range(4):
+        data |= {f"lines-{n}-item": "", f"lines-{n}-category": "", f"lines-{n}-quantity": "1"}
+    data |= {"lines-0-item": str(gear["camera"].id), "lines-1-category": str(gear["micro"].id)}
+    data |= {"lines-3-item": str(gear["camera"].id), "lines-3-category": str(gear["micro"].id)}  # line 3 left blank
+    page = text_of(client.post("/kits/admin/new", data=data))
+    assert "Ligne 4 : choisissez un objet, ou une catégorie et un nombre." in page
+    assert session.scalar(select(func.count()).select_from(Kit)) == 0
+
+
 def test_the_desk_shows_a_kit_item_with_its_kit(client, auth, session, kit, member, make_user):
     auth.login(member)
     client.post("/kits/kit-live", data=PERIOD)

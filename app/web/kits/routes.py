@@ -186,7 +186,7 @@ def _fill_choices(form: KitForm) -> None:
 
 def _lines(form: KitForm) -> list[LineSpec]:
     specs = []
-    for entry_ in form.lines:
+    for number, entry_ in enumerate(form.lines, start=1):
         line = entry_.form
         item, category = line.item.data or "", line.category.data or ""
         item, category = (item if item.isdigit() else ""), (category if category.isdigit() else "")
@@ -197,6 +197,7 @@ def _lines(form: KitForm) -> list[LineSpec]:
                 resource_id=int(item) if item else None,
                 category_id=int(category) if category else None,
                 quantity=line.quantity.data or 1,
+                number=number,
             )
         )
     return specs

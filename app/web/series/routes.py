@@ -288,8 +288,9 @@ def new_training() -> ResponseReturnValue:
                 until=form.until.data,
                 count=form.count.data,
             )
-            first_id, created = made[0].id, len(made)
+            created = len(made)
         if call.ok:
             flash(ngettext("%(num)d session créée.", "%(num)d sessions créées.", created), "success")
-            return redirect(url_for("trainings.participants", training_id=first_id))
+            # The trainings of that topic, where every session of the series shows.
+            return redirect(url_for("trainings.index", topic=fields.topic_id))
     return render_template("series/training_new.html", form=form)
