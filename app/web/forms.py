@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,6 +13,9 @@ from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.i18n import NonexistentLocalTime, from_local
+
+# How a browser's datetime-local field, and an address pre-filling one, write a wall-clock time.
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f]")
@@ -75,4 +80,22 @@ def read_local_datetime(field):
         return from_local(field.data)
     except NonexistentLocalTime:
         field.errors = [*field.errors, _("Cette heure n'existe pas ce jour-là (changement d'heure).")]
+        return None
+
+
+def read_local_period(form: Any) -> tuple[datetime, datetime] | None:
+    """The form's starts_at and ends_at as UTC instants; None (each field with its error) when not both."""
+    starts_at = read_local_datetime(form.starts_at)
+    ends_at = read_local_datetime(form.ends_at)
+    return (starts_at, ends_at) if starts_at and ends_at else None
+
+
+def wall_clock_from_address(raw: str | None) -> datetime | None:
+    """A wall-clock time given in the address (`?start=2027-01-13T16:00`, a proposed slot), as a
+    date-time field holds it; None when it is not one."""
+    if not raw or len(raw) > 16:
+        return None
+    try:
+        return datetime.strptime(raw, DATETIME_FORMAT)
+    except ValueError:
         return None

@@ -25,7 +25,7 @@ from app.web.agenda.forms import AgendaFilterForm, EventForm, RefuseForm
 from app.web.calendars import requested_month
 from app.web.choices import departement_choices
 from app.web.feeds.ics import ics_response, link
-from app.web.forms import ConfirmForm, read_local_datetime
+from app.web.forms import ConfirmForm, read_local_period
 from app.web.pagination import current_page
 
 bp = Blueprint("agenda", __name__, url_prefix="/agenda")
@@ -204,9 +204,10 @@ def _event_form(event: AgendaEvent | None = None) -> EventForm:
 
 
 def _fields(form: EventForm) -> agenda.EventFields | None:
-    starts_at, ends_at = read_local_datetime(form.starts_at), read_local_datetime(form.ends_at)
-    if not (starts_at and ends_at):
+    period = read_local_period(form)
+    if period is None:
         return None
+    starts_at, ends_at = period
     return agenda.EventFields(
         title=form.title.data or "",
         description=form.description.data or "",

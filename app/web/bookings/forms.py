@@ -3,9 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, SubmitField
 from wtforms.validators import DataRequired, InputRequired
 
-from app.web.forms import text_field
-
-DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+from app.web.forms import DATETIME_FORMAT, text_field
 
 
 def start_field():

@@ -17,20 +17,14 @@ from app.services import booking, catalogue, credentials, feeds, history, pickup
 from app.services.context import ServiceContext
 from app.services.errors import Forbidden
 from app.web.acting import service_call
-from app.web.bookings.forms import DATETIME_FORMAT, BookingForm, ExtendForm, KitForm, PeriodForm
+from app.web.bookings.forms import BookingForm, ExtendForm, KitForm, PeriodForm
 from app.web.calendars import resource_month
 from app.web.choices import category_choices, departement_choices
 from app.web.feeds.ics import domain, ics_response, link
-from app.web.forms import ConfirmForm, read_local_datetime
+from app.web.forms import DATETIME_FORMAT, ConfirmForm, read_local_datetime, read_local_period, wall_clock_from_address
 from app.web.pagination import current_page
 
 bp = Blueprint("bookings", __name__, url_prefix="/bookings")
-
-
-def _period(form: PeriodForm | BookingForm | KitForm) -> tuple[datetime, datetime] | None:
-    starts_at = read_local_datetime(form.starts_at)
-    ends_at = read_local_datetime(form.ends_at)
-    return (starts_at, ends_at) if starts_at and ends_at else None
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -45,11 +39,11 @@ def new():
     form = BookingForm()
     if request.method == "GET":
         # A proposed slot ("next free slot", a day picked on a calendar) pre-fills the form.
-        form.starts_at.data = _form_value(request.args.get("start"))
-        form.ends_at.data = _form_value(request.args.get("end"))
+        form.starts_at.data = wall_clock_from_address(request.args.get("start"))
+        form.ends_at.data = wall_clock_from_address(request.args.get("end"))
         form.purpose.data = (request.args.get("purpose") or "")[:500]
     suggestion = None
-    if form.validate_on_submit() and (period := _period(form)):
+    if form.validate_on_submit() and (period := read_local_period(form)):
         with service_call(form) as call:
             made = booking.create(
                 db.session,
@@ -76,16 +70,6 @@ def new():
     )
 
 
-def _form_value(raw: str | None) -> datetime | None:
-    """A wall-clock time from the address, as the form's field holds it; None when it is not one."""
-    if not raw or len(raw) > 16:
-        return None
-    try:
-        return datetime.strptime(raw, DATETIME_FORMAT)
-    except ValueError:
-        return None
-
-
 @bp.route("/kit", methods=["GET", "POST"])
 @login_required
 def kit():
@@ -96,7 +80,7 @@ def kit():
     if request.method == "GET":
         form.departement.data = ctx.user.departement_code or ""
         form.category.data = request.args.get("category", "")
-    if form.validate_on_submit() and (period := _period(form)):
+    if form.validate_on_submit() and (period := read_local_period(form)):
         with service_call(form, ctx=ctx) as call:
             made = booking.book_a_unit(
                 db.session,
@@ -214,7 +198,7 @@ def cancel(booking_id: int) -> Response:
 def change_dates(booking_id: int):
     found = booking.visible(db.session, entry.for_request(), booking_id)
     form = PeriodForm()
-    if form.validate_on_submit() and (period := _period(form)):
+    if form.validate_on_submit() and (period := read_local_period(form)):
         with service_call(form) as call:
             booking.change_dates(db.session, call.ctx, booking=found, starts_at=period[0], ends_at=period[1])
         if call.ok:

@@ -33,7 +33,7 @@ from app.services.context import ServiceContext
 from app.web.access import host_required
 from app.web.acting import service_call
 from app.web.desk.forms import BlackoutForm, HandoverForm, PickupForm, RejectForm, ReturnForm
-from app.web.forms import ConfirmForm, read_local_datetime
+from app.web.forms import ConfirmForm, read_local_period
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -241,22 +241,21 @@ def blackout_list(code: str):
     ).all()
     form = BlackoutForm()
     form.resource.choices = [("", _("Tout le stock du département")), *[(str(r.id), r.name) for r in resources]]
-    if form.validate_on_submit():
-        starts_at, ends_at = read_local_datetime(form.starts_at), read_local_datetime(form.ends_at)
-        if starts_at and ends_at:
-            with service_call(form, ctx=ctx) as call:
-                blackouts.create(
-                    db.session,
-                    call.ctx,
-                    departement_code=code,
-                    resource=db.session.get(Resource, int(form.resource.data)) if form.resource.data else None,
-                    starts_at=starts_at,
-                    ends_at=ends_at,
-                    reason=form.reason.data or "",
-                )
-            if call.ok:
-                flash(_("Fermeture enregistrée."), "success")
-                return redirect(url_for("desk.blackout_list", code=code))
+    if form.validate_on_submit() and (period := read_local_period(form)):
+        starts_at, ends_at = period
+        with service_call(form, ctx=ctx) as call:
+            blackouts.create(
+                db.session,
+                call.ctx,
+                departement_code=code,
+                resource=db.session.get(Resource, int(form.resource.data)) if form.resource.data else None,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                reason=form.reason.data or "",
+            )
+        if call.ok:
+            flash(_("Fermeture enregistrée."), "success")
+            return redirect(url_for("desk.blackout_list", code=code))
     return render_template(
         "desk/blackouts.html",
         departement=departement,

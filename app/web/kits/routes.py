@@ -18,9 +18,8 @@ from app.services import booking, kits
 from app.services.kits import LineSpec
 from app.web.access import admin_required
 from app.web.acting import service_call
-from app.web.bookings.forms import DATETIME_FORMAT
 from app.web.choices import category_choices, departement_choices
-from app.web.forms import ConfirmForm, read_local_datetime
+from app.web.forms import DATETIME_FORMAT, ConfirmForm, read_local_period, wall_clock_from_address
 from app.web.kits.forms import KitBookingForm, KitDatesForm, KitForm
 
 bp = Blueprint("kits", __name__, url_prefix="/kits")
@@ -41,12 +40,12 @@ def kit_summary(item: Booking) -> tuple[str, int, int] | None:
 
 def _read_period(raw_start: str | None, raw_end: str | None) -> tuple[datetime, datetime] | None:
     """A period from the address (the list's "free between" chooser); None when it is not one."""
-    if not raw_start or not raw_end or len(raw_start) > 16 or len(raw_end) > 16:
+    start_clock, end_clock = wall_clock_from_address(raw_start), wall_clock_from_address(raw_end)
+    if start_clock is None or end_clock is None:
         return None
     try:
-        start = from_local(datetime.strptime(raw_start, DATETIME_FORMAT))
-        end = from_local(datetime.strptime(raw_end, DATETIME_FORMAT))
-    except (ValueError, NonexistentLocalTime):
+        start, end = from_local(start_clock), from_local(end_clock)
+    except NonexistentLocalTime:
         return None
     return (start, end) if end > start else None
 
@@ -76,26 +75,25 @@ def detail(slug: str) -> ResponseReturnValue:
     kit = kits.by_slug(db.session, slug)
     form = KitBookingForm()
     if request.method == "GET":
-        form.starts_at.data = _form_value(request.args.get("start"))
-        form.ends_at.data = _form_value(request.args.get("end"))
+        form.starts_at.data = wall_clock_from_address(request.args.get("start"))
+        form.ends_at.data = wall_clock_from_address(request.args.get("end"))
         form.purpose.data = (request.args.get("purpose") or "")[:500]
     suggestion = None
-    if form.validate_on_submit():
-        starts_at, ends_at = read_local_datetime(form.starts_at), read_local_datetime(form.ends_at)
-        if starts_at and ends_at:
-            with service_call(form) as call:
-                made = kits.book(
-                    db.session, call.ctx, kit=kit, starts_at=starts_at, ends_at=ends_at, purpose=form.purpose.data or ""
-                )
-                made_id = made.id
-                pending = any(b.status is BookingStatus.REQUESTED for b in kits.bookings_of(db.session, made))
-            if call.ok:
-                if pending:
-                    flash(_("Demande envoyée : les hôtes des départements concernés vont la valider."), "success")
-                else:
-                    flash(_("Kit réservé."), "success")
-                return redirect(url_for("kits.booking_detail", kit_booking_id=made_id))
-            suggestion = call.error.suggestion if call.error is not None else None
+    if form.validate_on_submit() and (period := read_local_period(form)):
+        starts_at, ends_at = period
+        with service_call(form) as call:
+            made = kits.book(
+                db.session, call.ctx, kit=kit, starts_at=starts_at, ends_at=ends_at, purpose=form.purpose.data or ""
+            )
+            made_id = made.id
+            pending = any(b.status is BookingStatus.REQUESTED for b in kits.bookings_of(db.session, made))
+        if call.ok:
+            if pending:
+                flash(_("Demande envoyée : les hôtes des départements concernés vont la valider."), "success")
+            else:
+                flash(_("Kit réservé."), "success")
+            return redirect(url_for("kits.booking_detail", kit_booking_id=made_id))
+        suggestion = call.error.suggestion if call.error is not None else None
     zone = entry.for_request().zone
     return render_template(
         "kits/detail.html",
@@ -104,15 +102,6 @@ def detail(slug: str) -> ResponseReturnValue:
         suggestion=suggestion,
         suggestion_values=[v.astimezone(zone).strftime(DATETIME_FORMAT) for v in suggestion] if suggestion else None,
     )
-
-
-def _form_value(raw: str | None) -> datetime | None:
-    if not raw or len(raw) > 16:
-        return None
-    try:
-        return datetime.strptime(raw, DATETIME_FORMAT)
-    except ValueError:
-        return None
 
 
 @bp.route("/bookings/<int:kit_booking_id>")
@@ -151,14 +140,13 @@ def cancel(kit_booking_id: int) -> ResponseReturnValue:
 def change_dates(kit_booking_id: int) -> ResponseReturnValue:
     found = kits.get_booking(db.session, kit_booking_id)
     form = KitDatesForm()
-    if form.validate_on_submit():
-        starts_at, ends_at = read_local_datetime(form.starts_at), read_local_datetime(form.ends_at)
-        if starts_at and ends_at:
-            with service_call() as call:
-                kits.change_dates(db.session, call.ctx, kit_booking=found, starts_at=starts_at, ends_at=ends_at)
-            if call.ok:
-                flash(_("Tout le kit est déplacé."), "success")
-            return redirect(url_for("kits.booking_detail", kit_booking_id=kit_booking_id))
+    if form.validate_on_submit() and (period := read_local_period(form)):
+        starts_at, ends_at = period
+        with service_call() as call:
+            kits.change_dates(db.session, call.ctx, kit_booking=found, starts_at=starts_at, ends_at=ends_at)
+        if call.ok:
+            flash(_("Tout le kit est déplacé."), "success")
+        return redirect(url_for("kits.booking_detail", kit_booking_id=kit_booking_id))
     flash(_("Indiquez un début et une fin."), "danger")
     return redirect(url_for("kits.booking_detail", kit_booking_id=kit_booking_id))
 

@@ -18,9 +18,8 @@ from app.models import Booking, BookingStatus, Category, Kit, Recurrence, Resour
 from app.services import booking, catalogue, kits, series, training
 from app.services.errors import DomainError, RuleViolation
 from app.web.acting import refuse, service_call
-from app.web.bookings.forms import DATETIME_FORMAT
 from app.web.choices import departement_choices
-from app.web.forms import read_local_datetime
+from app.web.forms import DATETIME_FORMAT, read_local_period, wall_clock_from_address
 from app.web.series.forms import CancelInSeriesForm, SeriesForm, TrainingSeriesForm
 from app.web.trainings.routes import _advised, _fields, _topic_choices
 
@@ -50,11 +49,11 @@ def new() -> ResponseReturnValue:
         abort(404)
     form = SeriesForm()
     if request.method == "GET":
-        form.starts_at.data = _form_value(request.args.get("start"))
-        form.ends_at.data = _form_value(request.args.get("end"))
+        form.starts_at.data = wall_clock_from_address(request.args.get("start"))
+        form.ends_at.data = wall_clock_from_address(request.args.get("end"))
     planned: series.Plan | None = None
     ctx = entry.for_request()
-    if form.validate_on_submit() and (period := _period(form)):
+    if form.validate_on_submit() and (period := read_local_period(form)):
         rule: _Rule = {
             "resource": resource,
             "starts_at": period[0],
@@ -121,11 +120,11 @@ def _new_kit(slug: str) -> ResponseReturnValue:
     kit = kits.by_slug(db.session, slug)
     form = SeriesForm()
     if request.method == "GET":
-        form.starts_at.data = _form_value(request.args.get("start"))
-        form.ends_at.data = _form_value(request.args.get("end"))
+        form.starts_at.data = wall_clock_from_address(request.args.get("start"))
+        form.ends_at.data = wall_clock_from_address(request.args.get("end"))
     planned: series.Plan | None = None
     ctx = entry.for_request()
-    if form.validate_on_submit() and (period := _period(form)):
+    if form.validate_on_submit() and (period := read_local_period(form)):
         rule: _KitRule = {
             "kit": kit,
             "starts_at": period[0],
@@ -185,22 +184,6 @@ def _kit_alone_link(slug: str, occurrence: series.Occurrence) -> str | None:
     zone = entry.for_request().zone
     start, end = (v.astimezone(zone).strftime(DATETIME_FORMAT) for v in occurrence.next_free)
     return url_for("kits.detail", slug=slug, start=start, end=end)
-
-
-def _period(form: SeriesForm) -> tuple[datetime, datetime] | None:
-    starts_at = read_local_datetime(form.starts_at)
-    ends_at = read_local_datetime(form.ends_at)
-    return (starts_at, ends_at) if starts_at and ends_at else None
-
-
-def _form_value(raw: str | None) -> datetime | None:
-    """A wall-clock time from the address, as the form's field holds it; None when it is not one."""
-    if not raw or len(raw) > 16:
-        return None
-    try:
-        return datetime.strptime(raw, DATETIME_FORMAT)
-    except ValueError:
-        return None
 
 
 def _rule_words(form: SeriesForm, planned: series.Plan | None) -> str | None:
