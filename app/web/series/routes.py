@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import TypedDict
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app import entry
 from app.extensions import db
-from app.models import Booking, BookingStatus, Category, Kit, Recurrence, Resource
+from app.models import Booking, BookingStatus, Category, Recurrence
 from app.services import booking, catalogue, kits, series, training
 from app.services.errors import DomainError, RuleViolation
 from app.web.acting import refuse, service_call
@@ -26,73 +26,43 @@ from app.web.trainings.routes import _advised, _fields, _topic_choices
 bp = Blueprint("series", __name__, url_prefix="/series")
 
 
-class _Rule(TypedDict):
-    resource: Resource
-    starts_at: datetime
-    ends_at: datetime
-    recurrence: Recurrence
-    interval: int
-    until: date | None
-    count: int | None
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new() -> ResponseReturnValue:
+    """A series of one resource (`?resource=<id>`) or of a whole kit (`?kit=<slug>`)."""
+    form = SeriesForm()
+    if request.method == "GET":
+        form.starts_at.data = wall_clock_from_address(request.args.get("start"))
+        form.ends_at.data = wall_clock_from_address(request.args.get("end"))
     if "kit" in request.args:
-        return _new_kit(request.args.get("kit", ""))
+        slug = request.args.get("kit", "")
+        if not slug or len(slug) > 60:
+            abort(404)
+        kit = kits.by_slug(db.session, slug)
+        done, planned = _preview_or_book(
+            form, {"kit": kit}, series.plan_kit, series.book_kit, _told_kit_dates, refused=DomainError
+        )
+        if done is not None:
+            return done
+        return render_template(
+            "series/new_kit.html",
+            form=form,
+            kit=kit,
+            plan=planned,
+            rule_words=_rule_words(form, planned),
+            suggestion_link=lambda o: _kit_alone_link(kit.slug, o),
+        )
     raw_id = request.args.get("resource", "")
     if not raw_id.isdigit():
         abort(404)
     resource = catalogue.get_resource(db.session, int(raw_id))
     if resource.is_retired:
         abort(404)
-    form = SeriesForm()
-    if request.method == "GET":
-        form.starts_at.data = wall_clock_from_address(request.args.get("start"))
-        form.ends_at.data = wall_clock_from_address(request.args.get("end"))
-    planned: series.Plan | None = None
-    ctx = entry.for_request()
-    if form.validate_on_submit() and (period := read_local_period(form)):
-        rule: _Rule = {
-            "resource": resource,
-            "starts_at": period[0],
-            "ends_at": period[1],
-            "recurrence": Recurrence(form.recurrence.data),
-            "interval": form.interval.data or 0,
-            "until": form.until.data,
-            "count": form.count.data,
-        }
-        refused_by_booking = False
-        if form.book.data:
-            with service_call(form, ctx=ctx) as call:
-                done = series.book(db.session, call.ctx, purpose=form.purpose.data or "", **rule)
-                series_id, made, skipped = done.series.id, done.bookings, len(done.skipped)
-                pending = any(b.status is BookingStatus.REQUESTED for b in made)
-            if call.ok:
-                if pending:
-                    message = ngettext(
-                        "Demande envoyée pour %(num)d date : l'hôte du département va la valider.",
-                        "Demande envoyée pour %(num)d dates : l'hôte du département va les valider.",
-                        len(made),
-                    )
-                else:
-                    message = ngettext("%(num)d date réservée.", "%(num)d dates réservées.", len(made))
-                if skipped:
-                    message += " " + ngettext(
-                        "%(num)d date n'était pas libre : elle n'est pas réservée.",
-                        "%(num)d dates n'étaient pas libres : elles ne sont pas réservées.",
-                        skipped,
-                    )
-                flash(message, "success")
-                return redirect(url_for("series.detail", series_id=series_id))
-            refused_by_booking = True
-        # The preview, and after a refused booking the statuses that explain it.
-        try:
-            planned = series.plan(db.session, ctx, **rule)
-        except RuleViolation as error:
-            if not refused_by_booking:  # else already shown by service_call
-                refuse(error, form)
+    done, planned = _preview_or_book(
+        form, {"resource": resource}, series.plan, series.book, _told_dates, refused=RuleViolation
+    )
+    if done is not None:
+        return done
     return render_template(
         "series/new.html",
         form=form,
@@ -103,78 +73,78 @@ def new() -> ResponseReturnValue:
     )
 
 
-class _KitRule(TypedDict):
-    kit: Kit
-    starts_at: datetime
-    ends_at: datetime
-    recurrence: Recurrence
-    interval: int
-    until: date | None
-    count: int | None
-
-
-def _new_kit(slug: str) -> ResponseReturnValue:
-    """/series/new?kit=<slug>: the same preview and booking, each date being the whole kit."""
-    if not slug or len(slug) > 60:
-        abort(404)
-    kit = kits.by_slug(db.session, slug)
-    form = SeriesForm()
-    if request.method == "GET":
-        form.starts_at.data = wall_clock_from_address(request.args.get("start"))
-        form.ends_at.data = wall_clock_from_address(request.args.get("end"))
-    planned: series.Plan | None = None
+def _preview_or_book(
+    form: SeriesForm,
+    target: dict[str, Any],
+    plan: Callable[..., series.Plan],
+    book: Callable[..., series.Booked],
+    told: Callable[[series.Booked], str],
+    *,
+    refused: type[DomainError],
+) -> tuple[ResponseReturnValue | None, series.Plan | None]:
+    """The page's step, for a resource or a kit alike: book the free dates (the redirect to the
+    series is returned), or preview them (the plan is returned, with the reason it has none)."""
+    if not (form.validate_on_submit() and (period := read_local_period(form))):
+        return None, None
     ctx = entry.for_request()
-    if form.validate_on_submit() and (period := read_local_period(form)):
-        rule: _KitRule = {
-            "kit": kit,
-            "starts_at": period[0],
-            "ends_at": period[1],
-            "recurrence": Recurrence(form.recurrence.data),
-            "interval": form.interval.data or 0,
-            "until": form.until.data,
-            "count": form.count.data,
-        }
-        refused_by_booking = False
-        if form.book.data:
-            with service_call(form, ctx=ctx) as call:
-                done = series.book_kit(db.session, call.ctx, purpose=form.purpose.data or "", **rule)
-                series_id, made, skipped = done.series.id, done.bookings, len(done.skipped)
-                dates_made = len({b.kit_booking_id for b in made})
-                pending = any(b.status is BookingStatus.REQUESTED for b in made)
-            if call.ok:
-                if pending:
-                    message = ngettext(
-                        "Demande envoyée pour le kit, %(num)d date : l'hôte du département va la valider.",
-                        "Demande envoyée pour le kit, %(num)d dates : l'hôte du département va les valider.",
-                        dates_made,
-                    )
-                else:
-                    message = ngettext("Kit réservé pour %(num)d date.", "Kit réservé pour %(num)d dates.", dates_made)
-                if skipped:
-                    message += " " + ngettext(
-                        "%(num)d date n'était pas libre : elle n'est pas réservée.",
-                        "%(num)d dates n'étaient pas libres : elles ne sont pas réservées.",
-                        skipped,
-                    )
-                flash(message, "success")
-                return redirect(url_for("series.detail", series_id=series_id))
-            refused_by_booking = True
-        try:
-            planned = series.plan_kit(db.session, ctx, **rule)
-        except DomainError as error:
-            if not refused_by_booking:
-                refuse(error, form)
-        finally:
-            # The plan tried each date in a savepoint: nothing of it may outlive this request.
-            db.session.rollback()
-    return render_template(
-        "series/new_kit.html",
-        form=form,
-        kit=kit,
-        plan=planned,
-        rule_words=_rule_words(form, planned),
-        suggestion_link=lambda o: _kit_alone_link(kit.slug, o),
-    )
+    rule: dict[str, Any] = {
+        **target,
+        "starts_at": period[0],
+        "ends_at": period[1],
+        "recurrence": Recurrence(form.recurrence.data),
+        "interval": form.interval.data or 0,
+        "until": form.until.data,
+        "count": form.count.data,
+    }
+    refused_by_booking = False
+    if form.book.data:
+        with service_call(form, ctx=ctx) as call:
+            done = book(db.session, call.ctx, purpose=form.purpose.data or "", **rule)
+            series_id, message = done.series.id, told(done)
+            if done.skipped:
+                message += " " + ngettext(
+                    "%(num)d date n'était pas libre : elle n'est pas réservée.",
+                    "%(num)d dates n'étaient pas libres : elles ne sont pas réservées.",
+                    len(done.skipped),
+                )
+        if call.ok:
+            flash(message, "success")
+            return redirect(url_for("series.detail", series_id=series_id)), None
+        refused_by_booking = True
+    # The preview, and after a refused booking the statuses that explain it.
+    planned = None
+    try:
+        planned = plan(db.session, ctx, **rule)
+    except refused as error:
+        if not refused_by_booking:  # else already shown by service_call
+            refuse(error, form)
+    finally:
+        # A kit's plan tries each date in a savepoint: nothing of it may outlive this request.
+        db.session.rollback()
+    return None, planned
+
+
+def _told_dates(done: series.Booked) -> str:
+    made = done.bookings
+    if any(b.status is BookingStatus.REQUESTED for b in made):
+        return ngettext(
+            "Demande envoyée pour %(num)d date : l'hôte du département va la valider.",
+            "Demande envoyée pour %(num)d dates : l'hôte du département va les valider.",
+            len(made),
+        )
+    return ngettext("%(num)d date réservée.", "%(num)d dates réservées.", len(made))
+
+
+def _told_kit_dates(done: series.Booked) -> str:
+    made = done.bookings
+    dates_made = len({b.kit_booking_id for b in made})
+    if any(b.status is BookingStatus.REQUESTED for b in made):
+        return ngettext(
+            "Demande envoyée pour le kit, %(num)d date : l'hôte du département va la valider.",
+            "Demande envoyée pour le kit, %(num)d dates : l'hôte du département va les valider.",
+            dates_made,
+        )
+    return ngettext("Kit réservé pour %(num)d date.", "Kit réservé pour %(num)d dates.", dates_made)
 
 
 def _kit_alone_link(slug: str, occurrence: series.Occurrence) -> str | None:
