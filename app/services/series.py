@@ -15,7 +15,7 @@ clock change.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -272,7 +272,8 @@ def plan(
     category = resource.category
     if resource.is_retired or category.retired_at is not None:
         raise RuleViolation(_("Cette ressource n'est plus réservable."))
-    found = dates(
+    buffer = category.buffer
+    found = _series_dates(
         ctx,
         starts_at=starts_at,
         ends_at=ends_at,
@@ -281,38 +282,71 @@ def plan(
         until=until,
         count=count,
         advance_days=category.max_advance_days,
+        lead_hours=category.min_lead_hours,
+        longest_hours=category.max_duration_hours,
+        too_long=_("Trop long : %(n)d heures au plus pour cette catégorie.", n=category.max_duration_hours),
+        buffer=buffer,
+    )
+    busy = availability.busy_periods(session, resource, found.slots[0].starts_at, found.slots[-1].ends_at + buffer)
+    occurrences = [
+        _status(session, ctx, resource, number, slot, busy) for number, slot in enumerate(found.slots, start=1)
+    ]
+    return Plan(occurrences, _skipped_words(found))
+
+
+def _series_dates(
+    ctx: ServiceContext,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    recurrence: Recurrence,
+    interval: int,
+    until: date | None,
+    count: int | None,
+    advance_days: int,
+    lead_hours: int,
+    longest_hours: int,
+    too_long: str,
+    buffer: timedelta,
+) -> Dates:
+    """The dates, refused as a whole by what holds for every one: none at all, a start already
+    past or inside the lead time, a date longer than allowed (`too_long` says so), dates that
+    (buffer included) run into each other."""
+    found = dates(
+        ctx,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        recurrence=recurrence,
+        interval=interval,
+        until=until,
+        count=count,
+        advance_days=advance_days,
     )
     if not found.slots:
         raise RuleViolation(_("Aucune date dans cette période."), field="until")
     first = found.slots[0]
     if first.starts_at < ctx.now:
         raise RuleViolation(_("Ce début est déjà passé."), field="starts_at")
-    if first.starts_at < ctx.now + timedelta(hours=category.min_lead_hours):
+    if first.starts_at < ctx.now + timedelta(hours=lead_hours):
         raise RuleViolation(
-            _("Trop tard : réservez au moins %(n)d heures avant le début.", n=category.min_lead_hours),
-            field="starts_at",
+            _("Trop tard : réservez au moins %(n)d heures avant le début.", n=lead_hours), field="starts_at"
         )
-    longest = timedelta(hours=category.max_duration_hours)
-    if any(slot.ends_at - slot.starts_at > longest for slot in found.slots):
-        raise RuleViolation(
-            _("Trop long : %(n)d heures au plus pour cette catégorie.", n=category.max_duration_hours),
-            field="ends_at",
-        )
-    buffer = category.buffer
+    if any(slot.ends_at - slot.starts_at > timedelta(hours=longest_hours) for slot in found.slots):
+        raise RuleViolation(too_long, field="ends_at")
     for before, after in zip(found.slots, found.slots[1:], strict=False):
         if after.starts_at < before.ends_at + buffer:
             raise RuleViolation(
                 _("Chaque date (battement de préparation compris) doit finir avant la suivante."), field="ends_at"
             )
-    busy = availability.busy_periods(session, resource, first.starts_at, found.slots[-1].ends_at + buffer)
-    occurrences = [
-        _status(session, ctx, resource, number, slot, busy) for number, slot in enumerate(found.slots, start=1)
-    ]
-    skipped = [
-        _("Pas de %(day)d en %(month)s : ce mois est sauté.", day=first.day.day, month=format_month(m.year, m.month))
+    return found
+
+
+def _skipped_words(found: Dates) -> list[str]:
+    day = found.slots[0].day.day
+    return [
+        _("Pas de %(day)d en %(month)s : ce mois est sauté.", day=day, month=format_month(m.year, m.month))
         for m in found.skipped
     ]
-    return Plan(occurrences, skipped)
 
 
 def _status(
@@ -390,37 +424,61 @@ def book(
         until=until,
         count=count,
     )
+    return _book_free_dates(
+        session,
+        ctx,
+        planned,
+        BookingSeries(
+            user_id=actor.id,
+            resource_id=resource.id,
+            recurrence=recurrence,
+            interval=interval,
+            until_date=until,
+            occurrences=count,
+            purpose=purpose.strip(),
+            created_at=ctx.now,
+        ),
+        lambda occurrence: [
+            booking_rules.create(
+                session,
+                ctx,
+                resource=resource,
+                starts_at=occurrence.starts_at,
+                ends_at=occurrence.ends_at,
+                purpose=purpose,
+            )
+        ],
+    )
+
+
+def _book_free_dates(
+    session: DbSession,
+    ctx: ServiceContext,
+    planned: Plan,
+    series: BookingSeries,
+    book_one: Callable[[Occurrence], list[Booking]],
+    noted_as: str = "",
+) -> Booked:
+    """Store the series and book each free date with `book_one` (its bookings linked to the
+    series), each in a savepoint: a date taken or refused since the plan was read is skipped
+    and reported; at least one date is booked, or nothing at all."""
     nothing = _("Aucune date de la série n'est libre : rien n'a été réservé.")
     if not planned.free:
         raise RuleViolation(nothing)
-    series = BookingSeries(
-        user_id=actor.id,
-        resource_id=resource.id,
-        recurrence=recurrence,
-        interval=interval,
-        until_date=until,
-        occurrences=count,
-        purpose=purpose.strip(),
-        created_at=ctx.now,
-    )
     session.add(series)
     session.flush()
     made: list[Booking] = []
+    dates_made = 0
     skipped = [o for o in planned if not o.is_free]
     for occurrence in planned.free:
         try:
             with savepoint(session):
-                one = booking_rules.create(
-                    session,
-                    ctx,
-                    resource=resource,
-                    starts_at=occurrence.starts_at,
-                    ends_at=occurrence.ends_at,
-                    purpose=purpose,
-                )
-                one.series_id = series.id
+                items = book_one(occurrence)
+                for item in items:
+                    # Not `touch`: the hosts' emailed answer links are bound to the booking's sequence.
+                    item.series_id = series.id
                 session.flush()
-        except Conflict as taken:  # booked by someone else since the plan was read
+        except Conflict as taken:  # taken by someone else since the plan was read
             skipped.append(
                 replace(occurrence, status=OccurrenceStatus.CLASH, reason=taken.message, next_free=taken.suggestion)
             )
@@ -428,7 +486,8 @@ def book(
         except RuleViolation as refused:
             skipped.append(replace(occurrence, status=OccurrenceStatus.REFUSED, reason=refused.message))
             continue
-        made.append(one)
+        made.extend(items)
+        dates_made += 1
     if not made:
         raise RuleViolation(nothing)
     audit.record(
@@ -437,7 +496,7 @@ def book(
         subject_type="booking_series",
         subject_id=series.id,
         action="create",
-        note=f"{len(made)}/{len(planned)}",
+        note=f"{noted_as}{dates_made}/{len(planned)}",
     )
     return Booked(series=series, bookings=made, skipped=sorted(skipped, key=lambda o: o.number))
 
@@ -494,7 +553,8 @@ def plan_kit(
     if not categories:
         raise RuleViolation(_("Ce kit est vide."))
     # The strictest of the kit's categories holds for the whole series.
-    found = dates(
+    longest = min(c.max_duration_hours for c in categories)
+    found = _series_dates(
         ctx,
         starts_at=starts_at,
         ends_at=ends_at,
@@ -503,31 +563,14 @@ def plan_kit(
         until=until,
         count=count,
         advance_days=min(c.max_advance_days for c in categories),
+        lead_hours=max(c.min_lead_hours for c in categories),
+        longest_hours=longest,
+        too_long=_("Trop long : %(n)d heures au plus pour ce kit.", n=longest),
+        buffer=max(c.buffer for c in categories),
     )
-    if not found.slots:
-        raise RuleViolation(_("Aucune date dans cette période."), field="until")
-    first = found.slots[0]
-    if first.starts_at < ctx.now:
-        raise RuleViolation(_("Ce début est déjà passé."), field="starts_at")
-    lead = max(c.min_lead_hours for c in categories)
-    if first.starts_at < ctx.now + timedelta(hours=lead):
-        raise RuleViolation(_("Trop tard : réservez au moins %(n)d heures avant le début.", n=lead), field="starts_at")
-    longest = min(c.max_duration_hours for c in categories)
-    if any(slot.ends_at - slot.starts_at > timedelta(hours=longest) for slot in found.slots):
-        raise RuleViolation(_("Trop long : %(n)d heures au plus pour ce kit.", n=longest), field="ends_at")
-    buffer = max(c.buffer for c in categories)
-    for before, after in zip(found.slots, found.slots[1:], strict=False):
-        if after.starts_at < before.ends_at + buffer:
-            raise RuleViolation(
-                _("Chaque date (battement de préparation compris) doit finir avant la suivante."), field="ends_at"
-            )
     units = _kit_line_units(session, kit)
     occurrences = [_kit_status(session, ctx, kit, units, number, slot) for number, slot in enumerate(found.slots, 1)]
-    skipped = [
-        _("Pas de %(day)d en %(month)s : ce mois est sauté.", day=first.day.day, month=format_month(m.year, m.month))
-        for m in found.skipped
-    ]
-    return Plan(occurrences, skipped)
+    return Plan(occurrences, _skipped_words(found))
 
 
 def _kit_status(
@@ -599,56 +642,28 @@ def book_kit(
         until=until,
         count=count,
     )
-    nothing = _("Aucune date de la série n'est libre : rien n'a été réservé.")
-    if not planned.free:
-        raise RuleViolation(nothing)
-    series = BookingSeries(
-        user_id=actor.id,
-        resource_id=None,
-        recurrence=recurrence,
-        interval=interval,
-        until_date=until,
-        occurrences=count,
-        purpose=purpose.strip(),
-        created_at=ctx.now,
-    )
-    session.add(series)
-    session.flush()
-    made: list[Booking] = []
-    dates_made = 0
-    skipped = [o for o in planned if not o.is_free]
-    for occurrence in planned.free:
-        try:
-            with savepoint(session):
-                kit_booking = kits.book(
-                    session, ctx, kit=kit, starts_at=occurrence.starts_at, ends_at=occurrence.ends_at, purpose=purpose
-                )
-                items = kits.bookings_of(session, kit_booking)
-                for item in items:
-                    # Not `touch`: the hosts' emailed answer links are bound to the booking's sequence.
-                    item.series_id = series.id
-                session.flush()
-        except Conflict as taken:  # a unit taken by someone else since the plan was read
-            skipped.append(
-                replace(occurrence, status=OccurrenceStatus.CLASH, reason=taken.message, next_free=taken.suggestion)
-            )
-            continue
-        except RuleViolation as refused:
-            skipped.append(replace(occurrence, status=OccurrenceStatus.REFUSED, reason=refused.message))
-            continue
-        made.extend(items)
-        dates_made += 1
-    if not made:
-        raise RuleViolation(nothing)
-    audit.record(
+    return _book_free_dates(
         session,
         ctx,
-        subject_type="booking_series",
-        subject_id=series.id,
-        action="create",
-        note=f"kit {kit.id}: {dates_made}/{len(planned)}",
+        planned,
+        BookingSeries(
+            user_id=actor.id,
+            resource_id=None,
+            recurrence=recurrence,
+            interval=interval,
+            until_date=until,
+            occurrences=count,
+            purpose=purpose.strip(),
+            created_at=ctx.now,
+        ),
+        lambda occurrence: kits.bookings_of(
+            session,
+            kits.book(
+                session, ctx, kit=kit, starts_at=occurrence.starts_at, ends_at=occurrence.ends_at, purpose=purpose
+            ),
+        ),
+        noted_as=f"kit {kit.id}: ",
     )
-    return Booked(series=series, bookings=made, skipped=sorted(skipped, key=lambda o: o.number))
 
 
 # Reading and cancelling ------------------------------------------------------------------------
