@@ -135,5 +135,12 @@ def lock(session: DbSession, model: type[T], ident: int) -> T | None:
     return session.scalars(query.execution_options(populate_existing=True)).unique().one_or_none()
 
 
+def lock_all(session: DbSession, model: type[Any], ids: set[int]) -> None:
+    """Lock several rows on PostgreSQL, always in id order: two writers locking overlapping
+    sets then wait for each other instead of deadlocking. SQLite's unit of work holds the lock."""
+    if ids and is_postgres(session):
+        session.execute(select(model.id).where(model.id.in_(ids)).order_by(model.id).with_for_update())
+
+
 def is_postgres(session: DbSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"

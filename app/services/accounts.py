@@ -59,13 +59,6 @@ def authenticate(session: DbSession, email: str, password: str) -> User | None:
     return user
 
 
-def _require_admin(ctx: ServiceContext) -> User:
-    actor = ctx.user
-    if not actor.is_admin:
-        raise Forbidden(_("Réservé aux administrateurs."))
-    return actor
-
-
 def _require_self_or_admin(ctx: ServiceContext, user: User) -> User:
     actor = ctx.user
     if actor.id != user.id and not actor.is_admin:
@@ -127,7 +120,7 @@ def register(
 
 
 def approve(session: DbSession, ctx: ServiceContext, *, user: User) -> None:
-    actor = _require_admin(ctx)
+    actor = ctx.require_admin()
     user = _locked(session, user)
     if user.approved_at is None:
         user.approved_at = ctx.now
@@ -136,7 +129,7 @@ def approve(session: DbSession, ctx: ServiceContext, *, user: User) -> None:
 
 
 def set_active(session: DbSession, ctx: ServiceContext, *, user: User, active: bool) -> None:
-    actor = _require_admin(ctx)
+    actor = ctx.require_admin()
     # An admin locked out by their own hand may leave the site with nobody to let anyone in.
     if user.id == actor.id and not active:
         raise RuleViolation(_("Vous ne pouvez pas désactiver votre propre compte."))
@@ -154,7 +147,7 @@ def set_roles(
     host_departements: Iterable[Departement],
 ) -> None:
     """Give exactly these roles; a host is tied to at least one département."""
-    actor = _require_admin(ctx)
+    actor = ctx.require_admin()
     wanted = {Role(r) for r in roles} | {Role.MEMBER}
     host_departements = list(host_departements)
     if Role.HOST in wanted and not host_departements:

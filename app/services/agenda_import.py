@@ -44,7 +44,7 @@ from app.models import AgendaEvent, AgendaSource, EventStatus
 from app.services import audit
 from app.services.calendar import local_midnight
 from app.services.context import ServiceContext
-from app.services.errors import Forbidden, NotFound, RuleViolation
+from app.services.errors import NotFound, RuleViolation
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_OCCURRENCES = 2000
@@ -177,8 +177,8 @@ _COPIED = ("title", "starts_at", "ends_at", "all_day", "town", "link", "descript
 
 def _require_importer(ctx: ServiceContext) -> None:
     # The scheduled import and the command line act as nobody in particular (ctx.actor is None).
-    if ctx.actor is not None and not ctx.actor.is_admin:
-        raise Forbidden(_("Réservé aux administrateurs."))
+    if ctx.actor is not None:
+        ctx.require_admin()
 
 
 def _locked(session: DbSession, source: AgendaSource) -> AgendaSource:
@@ -290,8 +290,7 @@ def add_source(
     trusted: bool,
 ) -> AgendaSource:
     """A partner's calendar; only an admin adds one, since a trusted source publishes without moderation."""
-    if not ctx.user.is_admin:
-        raise Forbidden(_("Réservé aux administrateurs."))
+    ctx.require_admin()
     if not name.strip():
         raise RuleViolation(_("Donnez un nom à la source."), field="name")
     source = AgendaSource(

@@ -12,11 +12,11 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 
 from app.db import DbSession
-from app.models import Category, Resource, User
+from app.models import Category, Resource
 from app.services import audit, credentials, pickup
 from app.services.availability import free_between_clause
 from app.services.context import ServiceContext
-from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
+from app.services.errors import Conflict, NotFound, RuleViolation
 
 
 @dataclass(frozen=True)
@@ -67,13 +67,6 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "categorie"
 
 
-def _require_admin(ctx: ServiceContext) -> User:
-    actor = ctx.user
-    if not actor.is_admin:
-        raise Forbidden(_("Réservé aux administrateurs."))
-    return actor
-
-
 CATEGORY_FIELDS = (
     "name",
     "name_plural",
@@ -96,7 +89,7 @@ _OPTIONAL_CATEGORY_FIELDS = ("release_after_minutes", "no_show_limit", "no_show_
 
 
 def save_category(session: DbSession, ctx: ServiceContext, *, category: Category | None, **values: Any) -> Category:
-    _require_admin(ctx)
+    ctx.require_admin()
     fields = {name: values[name] for name in CATEGORY_FIELDS if name in values or name not in _OPTIONAL_CATEGORY_FIELDS}
     _check_release_rules(fields)
     if category is None and not fields["needs_pickup"] and "release_after_minutes" not in values:
@@ -133,7 +126,7 @@ def _check_release_rules(fields: dict[str, Any]) -> None:
 
 
 def retire_category(session: DbSession, ctx: ServiceContext, *, category: Category) -> None:
-    _require_admin(ctx)
+    ctx.require_admin()
     category.retired_at = ctx.now
     audit.record(session, ctx, subject_type="category", subject_id=category.id, action="retire")
 
@@ -155,7 +148,7 @@ def save_resource(
 
     A physical item is kept at its département's store unless it already has a pickup point
     there; a new one gets its printable inventory code ("34-0012")."""
-    _require_admin(ctx)
+    ctx.require_admin()
     if category.retired_at is not None:
         raise RuleViolation(_("Cette catégorie est retirée."), field="category")
     values: dict[str, Any] = {
@@ -195,7 +188,7 @@ def save_resource(
 
 def set_retired(session: DbSession, ctx: ServiceContext, *, resource: Resource, retired: bool) -> None:
     """A retired resource stays in history and calendars but can no longer be booked."""
-    _require_admin(ctx)
+    ctx.require_admin()
     resource.retired_at = ctx.now if retired else None
     audit.record(
         session, ctx, subject_type="resource", subject_id=resource.id, action="retire" if retired else "reinstate"

@@ -58,6 +58,13 @@ class ServiceContext:
             raise Forbidden(gettext("Connectez-vous d'abord."))
         return self.actor
 
+    def require_admin(self) -> User:
+        """The acting person, who must be an administrator (Forbidden otherwise)."""
+        actor = self.user
+        if not actor.is_admin:
+            raise Forbidden(gettext("Réservé aux administrateurs."))
+        return actor
+
     def acting_as(self, actor: User | None) -> ServiceContext:
         return replace(self, actor=actor)
 

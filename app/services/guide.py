@@ -24,7 +24,7 @@ from app.models import Category, GuidePage, GuideRevision, Kit, Resource, Traini
 from app.services import kits, markdown, training
 from app.services.availability import free_between_clause
 from app.services.context import ServiceContext
-from app.services.errors import Forbidden, NotFound, RuleViolation
+from app.services.errors import NotFound, RuleViolation
 
 MARKER = re.compile(r"^\[\[(reserver|formations):([a-z0-9-]+)\]\]\s*$", re.M)
 WEEK = timedelta(days=7)
@@ -146,10 +146,7 @@ def is_html(part: Part) -> bool:
 
 
 def _require_editor(ctx: ServiceContext) -> User:
-    actor = ctx.user
-    if not actor.is_admin:
-        raise Forbidden(_("Réservé aux administrateurs."))
-    return actor
+    return ctx.require_admin()
 
 
 def save(

@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.db import DbSession, is_postgres, savepoint
+from app.db import DbSession, is_postgres, lock_all, savepoint
 from app.i18n import format_datetime
 from app.models import Booking, Category, Departement, Kit, KitBooking, KitLine, Resource, User
 from app.services import audit, booking, geography
@@ -129,13 +129,6 @@ def describe_line(line: KitLine | LineSpec, session: DbSession | None = None) ->
 # Defining --------------------------------------------------------------------------------------
 
 
-def _require_admin(ctx: ServiceContext) -> User:
-    actor = ctx.user
-    if not actor.is_admin:
-        raise Forbidden(_("Réservé aux administrateurs."))
-    return actor
-
-
 def _units_of(session: DbSession, category_id: int, departement_code: str | None) -> list[Resource]:
     return list(
         session.scalars(
@@ -229,7 +222,7 @@ def save(
 ) -> Kit:
     """Create or redefine a kit (admins only). The slug is made from the name at creation and
     kept afterwards, so that links and guide markers keep working after a rename."""
-    _require_admin(ctx)
+    ctx.require_admin()
     name = name.strip()
     if not name:
         raise RuleViolation(_("Donnez un nom au kit."), field="name")
@@ -281,7 +274,7 @@ def save(
 
 def set_retired(session: DbSession, ctx: ServiceContext, *, kit: Kit, retired: bool) -> None:
     """A retired kit is no longer offered; its past bookings stay."""
-    _require_admin(ctx)
+    ctx.require_admin()
     kit.retired_at = ctx.now if retired else None
     session.flush()
     audit.record(session, ctx, subject_type="kit", subject_id=kit.id, action="retire" if retired else "reinstate")
@@ -304,15 +297,14 @@ def _home(ctx: ServiceContext, kit: Kit) -> str:
 def _lock_units(session: DbSession, kit: Kit) -> None:
     """Lock every unit the kit may take, in id order, before booking any (see the module's note)."""
     if not is_postgres(session):
-        return
+        return  # the unit of work already holds SQLite's write lock: no need to find the units
     ids: set[int] = set()
     for line in kit.lines:
         if line.resource_id is not None:
             ids.add(line.resource_id)
         elif line.category_id is not None:
             ids.update(u.id for u in _units_of(session, line.category_id, kit.departement_code))
-    if ids:
-        session.execute(select(Resource.id).where(Resource.id.in_(ids)).order_by(Resource.id).with_for_update())
+    lock_all(session, Resource, ids)
 
 
 def _nearest_free(
@@ -486,9 +478,7 @@ def _require_holder_or_manager(ctx: ServiceContext, kit_booking: KitBooking, ite
 
 
 def _lock_items(session: DbSession, items: list[Booking]) -> None:
-    if is_postgres(session) and items:
-        ids = sorted({b.resource_id for b in items})
-        session.execute(select(Resource.id).where(Resource.id.in_(ids)).order_by(Resource.id).with_for_update())
+    lock_all(session, Resource, {b.resource_id for b in items})
 
 
 def _live(items: list[Booking], now: datetime) -> list[Booking]:

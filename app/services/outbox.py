@@ -21,7 +21,7 @@ from app.db import DbSession, is_postgres, lock, savepoint
 from app.models import OutboxMessage, OutboxStatus
 from app.services import mail
 from app.services.context import ServiceContext
-from app.services.errors import Forbidden, NotFound
+from app.services.errors import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -185,8 +185,7 @@ def record_failure(session: DbSession, ctx: ServiceContext, *, row_id: int, erro
 
 def retry(session: DbSession, ctx: ServiceContext, row_id: int) -> None:
     """An admin's "retry" on a failed row: it becomes due again, with a fresh count."""
-    if not ctx.user.is_admin:
-        raise Forbidden(_("Réservé aux administrateurs."))
+    ctx.require_admin()
     row = lock(session, OutboxMessage, row_id)
     if row is None:
         raise NotFound(_("Ce message n'existe pas."))

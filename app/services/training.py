@@ -498,8 +498,7 @@ def message_participants(
 def save_topic(
     session: DbSession, ctx: ServiceContext, *, topic: TrainingTopic | None, name: str, description: str
 ) -> TrainingTopic:
-    if not ctx.user.is_admin:
-        raise Forbidden(_("Réservé aux administrateurs."))
+    ctx.require_admin()
     if topic is None:
         slug = slugify(name)
         if session.scalar(select(TrainingTopic.id).where(TrainingTopic.slug == slug)) is not None:
