@@ -290,7 +290,15 @@ def _catalogue(session: DbSession, ctx: ServiceContext) -> dict[str, Category]:
         category.slug = slug
         categories[slug] = category
 
-    def add(slug: str, name: str, code: str, description: str = "", contents: str = "", **account: str) -> None:
+    def add(
+        slug: str,
+        name: str,
+        code: str,
+        description: str = "",
+        contents: str = "",
+        account_login: str | None = None,
+        account_password: str | None = None,
+    ) -> None:
         catalogue.save_resource(
             session,
             ctx,
@@ -300,7 +308,8 @@ def _catalogue(session: DbSession, ctx: ServiceContext) -> dict[str, Category]:
             departement_code=code,
             description=description,
             contents=contents,
-            **account,
+            account_login=account_login,
+            account_password=account_password,
         )
 
     for code, departement in sorted((d.code, d) for d in session.scalars(select(Departement))):

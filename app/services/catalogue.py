@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 
 from app.db import DbSession
-from app.models import Category, Resource
+from app.models import Category, PickupPoint, Resource
 from app.services import audit, credentials, pickup
 from app.services.availability import free_between_clause
 from app.services.context import ServiceContext
@@ -141,13 +141,15 @@ def save_resource(
     departement_code: str,
     description: str,
     contents: str = "",
+    pickup_point_id: int | None = None,
     account_login: str | None = None,
     account_password: str | None = None,
 ) -> Resource:
     """Create or edit a resource; a shared account's login is encrypted here, and only accounts have one.
 
-    A physical item is kept at its département's store unless it already has a pickup point
-    there; a new one gets its printable inventory code ("34-0012")."""
+    A physical item is kept at the chosen pickup point of its département, else at its
+    département's store unless it already has a point there; a new one gets its printable
+    inventory code ("34-0012")."""
     ctx.require_admin()
     if category.retired_at is not None:
         raise RuleViolation(_("Cette catégorie est retirée."), field="category")
@@ -160,6 +162,11 @@ def save_resource(
     }
     if not category.needs_pickup:
         values["pickup_point_id"] = None
+    elif pickup_point_id is not None:
+        chosen = session.get(PickupPoint, pickup_point_id)
+        if chosen is None or chosen.departement_code != departement_code:
+            raise RuleViolation(_("Choisissez un lieu de retrait du département de l'objet."), field="pickup_point")
+        values["pickup_point_id"] = chosen.id
     elif (
         resource is None or resource.pickup_point is None or resource.pickup_point.departement_code != departement_code
     ):

@@ -60,6 +60,22 @@ def can_edit(actor: User | None, point: PickupPoint) -> bool:
     return actor is not None and (actor.is_admin or actor.hosts(point.departement_code))
 
 
+def add_point(session: DbSession, ctx: ServiceContext, *, departement_code: str, name: str) -> PickupPoint:
+    """Another place a host keeps items (a partner's premises, a second store), in their département."""
+    actor = ctx.user
+    if not (actor.is_admin or actor.hosts(departement_code)):
+        raise Forbidden(_("Seuls les hôtes de ce département modifient ce lieu de retrait."))
+    if not name.strip():
+        raise RuleViolation(_("Donnez un nom à ce lieu."), field="name")
+    point = PickupPoint(
+        departement_code=departement_code, name=name.strip(), address="", access_notes="", phone="", email=""
+    )
+    session.add(point)
+    session.flush()
+    audit.record(session, ctx, subject_type="pickup_point", subject_id=point.id, action="create", note=point.name)
+    return point
+
+
 def _require_editor(ctx: ServiceContext, point: PickupPoint) -> None:
     if not can_edit(ctx.user, point):
         raise Forbidden(_("Seuls les hôtes de ce département modifient ce lieu de retrait."))

@@ -3,6 +3,7 @@
 from datetime import time
 
 import pytest
+from sqlalchemy import select
 
 from app.models import PickupPoint
 from tests.factories import NOW
@@ -61,3 +62,41 @@ def test_others_cannot_edit_a_point(client, auth, store, make_user, roles):
     auth.login(make_user(**roles))
     assert client.get(f"/points/{store.id}/edit").status_code == 403
     assert client.post(f"/points/{store.id}/edit", data={"point-name": "X", "point-submit": "1"}).status_code == 403
+
+
+def test_a_host_adds_another_pickup_point_and_an_admin_keeps_an_item_there(
+    client, auth, session, store, make_user, make_category, make_resource, make_pickup_point
+):
+    from app.models import Resource
+
+    auth.login(make_user(hosts=("34",)))
+    response = client.post("/points/new/34", data={"name": "Médiathèque de Sète", "submit": "1"})
+    assert response.status_code == 302
+    other = session.scalar(select(PickupPoint).where(PickupPoint.name == "Médiathèque de Sète"))
+    assert other.departement_code == "34"
+    auth.logout()
+    auth.login(make_user(hosts=("11",)))
+    assert client.post("/points/new/34", data={"name": "Ailleurs", "submit": "1"}).status_code == 403
+    auth.logout()
+
+    camera = make_resource(name="Caméra", departement_code="34", category=make_category())
+    auth.login(make_user(roles={"admin"}))
+    fields = {
+        "name": "Caméra",
+        "category": str(camera.category_id),
+        "departement": "34",
+        "description": "",
+        "contents": "",
+        "account_login": "",
+        "account_password": "",
+    }
+    elsewhere = session.scalar(select(PickupPoint).where(PickupPoint.departement_code != "34"))
+    if elsewhere is not None:  # a point of another département is refused for an item of the 34
+        page = client.post(f"/admin/resources/{camera.id}/edit", data=fields | {"pickup_point": str(elsewhere.id)})
+        assert "Choisissez un lieu de retrait du département de l&#39;objet." in page.get_data(as_text=True)
+    assert (
+        client.post(f"/admin/resources/{camera.id}/edit", data=fields | {"pickup_point": str(other.id)}).status_code
+        == 302
+    )
+    session.expire_all()
+    assert session.get(Resource, camera.id).pickup_point_id == other.id

@@ -79,6 +79,12 @@ class ResourceForm(FlaskForm):
     category = SelectField(_l("Catégorie"), validators=[DataRequired()], validate_choice=True)
     departement = SelectField(_l("Département où elle est stockée"), validators=[DataRequired()], validate_choice=True)
     description = text_field(_l("Description"), max_length=5000)
+    pickup_point = SelectField(
+        _l("Lieu de retrait (objets physiques)"),
+        validate_choice=True,
+        default="",
+        description=_l("Vide : le stock du département."),
+    )
     contents = text_field(
         _l("Contenu, une ligne par élément (vérifié au retrait et au retour)"),
         max_length=2000,

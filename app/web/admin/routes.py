@@ -16,6 +16,7 @@ from app.models import (
     Departement,
     OutboxMessage,
     OutboxStatus,
+    PickupPoint,
     Resource,
     TrainingTopic,
     User,
@@ -200,9 +201,14 @@ def resource_form(resource_id: int | None):
     form = ResourceForm(obj=resource)
     form.category.choices = category_choices()
     form.departement.choices = departement_choices()
+    form.pickup_point.choices = [("", _("Le stock du département"))] + [
+        (str(point.id), f"{point.departement_code} – {point.name}")
+        for point in db.session.scalars(select(PickupPoint).order_by(PickupPoint.departement_code, PickupPoint.id))
+    ]
     if request.method == "GET" and resource is not None:
         form.category.data = str(resource.category_id)
         form.departement.data = resource.departement_code
+        form.pickup_point.data = str(resource.pickup_point_id or "")
     if form.validate_on_submit():
         with service_call(form) as call:
             saved = catalogue.save_resource(
@@ -214,6 +220,7 @@ def resource_form(resource_id: int | None):
                 departement_code=form.departement.data,
                 description=form.description.data or "",
                 contents=form.contents.data or "",
+                pickup_point_id=int(form.pickup_point.data) if form.pickup_point.data else None,
                 # Encrypted by the service, which also refuses a login on anything but an account.
                 account_login=form.account_login.data or None,
                 account_password=form.account_password.data or None,

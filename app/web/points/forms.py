@@ -38,3 +38,8 @@ class ClosingDayForm(FlaskForm):
     day = DateField(_l("Jour fermé"), validators=[DataRequired()])
     reason = line_field(_l("Raison"), max_length=200, required=False)
     submit = SubmitField(_l("Ajouter"))
+
+
+class NewPointForm(FlaskForm):
+    name = line_field(_l("Nom du lieu"), max_length=120)
+    submit = SubmitField(_l("Ajouter ce lieu"))

@@ -15,7 +15,7 @@ from app.i18n import weekday_name
 from app.services import pickup
 from app.web.acting import service_call
 from app.web.forms import ConfirmForm
-from app.web.points.forms import ClosingDayForm, HoursForm, PointForm
+from app.web.points.forms import ClosingDayForm, HoursForm, NewPointForm, PointForm
 
 bp = Blueprint("points", __name__, url_prefix="/points")
 
@@ -115,3 +115,21 @@ def reopen_day(point_id: int, closing_day_id: int) -> Response:
         if call.ok:
             flash(_("Jour de fermeture retiré."), "success")
     return redirect(url_for("points.edit", point_id=point.id))
+
+
+@bp.route("/new/<dept:code>", methods=["GET", "POST"])
+@login_required
+def new(code: str):
+    """Another place a host of the département keeps items."""
+    ctx = entry.for_request()
+    if not (ctx.actor is not None and (ctx.actor.is_admin or ctx.actor.hosts(code))):
+        abort(403)
+    form = NewPointForm()
+    if form.validate_on_submit():
+        with service_call(form, ctx=ctx) as call:
+            made = pickup.add_point(db.session, call.ctx, departement_code=code, name=form.name.data or "")
+            made_id = made.id
+        if call.ok:
+            flash(_("Lieu de retrait ajouté : indiquez son adresse et ses horaires."), "success")
+            return redirect(url_for("points.edit", point_id=made_id))
+    return render_template("points/new.html", form=form, code=code, points=pickup.of_departement(db.session, code))
