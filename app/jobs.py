@@ -23,7 +23,7 @@ from app import entry
 from app.db import DbSession, unit_of_work
 from app.extensions import db
 from app.models import AgendaSource, OutboxStatus
-from app.services import agenda_import, mail, outbox, release, reminders
+from app.services import agenda_import, mail, outbox, release, reminders, waitlist
 from app.services.context import ServiceContext
 from app.services.errors import DomainError
 
@@ -77,11 +77,32 @@ def release_unused(session: DbSession, ctx: ServiceContext) -> int:
     return released
 
 
+def settle_waitlist(session: DbSession, ctx: ServiceContext) -> int:
+    """Let unanswered waitlist holds lapse (each passing its slot on, in a unit of work of its
+    own) and end the wishes whose period has begun; returns how many holds lapsed."""
+    found = waitlist.due_lapses(session, ctx)
+    session.rollback()  # ends the read transaction
+    lapsed = 0
+    for booking in found:
+        try:
+            with unit_of_work(session):
+                if waitlist.lapse(session, ctx, booking=booking) is not None:
+                    lapsed += 1
+        except DomainError as refused:
+            log.warning("Hold %s not lapsed: %s", booking.id, refused)
+    with unit_of_work(session):
+        waitlist.expire_passed(session, ctx)
+    return lapsed
+
+
 def tick(app: Flask) -> int:
     with job_context(app) as ctx:
         released = release_unused(db.session, ctx)
         if released:
             log.info("Released %s unused account booking(s)", released)
+        lapsed = settle_waitlist(db.session, ctx)
+        if lapsed:
+            log.info("Waitlist: %s hold(s) lapsed and passed on", lapsed)
         written = write_reminders(db.session, ctx)
         if written:
             log.info("Reminders: %s email(s) written to the outbox", written)

@@ -10,6 +10,7 @@ from app.models.outbox import OutboxMessage, OutboxStatus
 from app.models.people import Departement, Organisation, OrganisationKind, Role, User, UserRole, host_departements
 from app.models.resources import Blackout, Category, Resource
 from app.models.trainings import SEATED, Enrolment, EnrolmentStatus, TrainingSession, TrainingTopic
+from app.models.waitlist import Wish, WishStatus
 
 __all__ = [
     "HOLDING_STATUSES",
@@ -52,4 +53,6 @@ __all__ = [
     "User",
     "UserRole",
     "host_departements",
+    "Wish",
+    "WishStatus",
 ]

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -41,6 +42,9 @@ class BookingStatus(StateEnum):
     REJECTED = "rejected", _l("Refusée")
     CANCELLED = "cancelled", _l("Annulée")
     NO_SHOW = "no_show", _l("Non retirée")
+    # Offered to someone on the waitlist: holds the slot for them until they answer or the hold lapses.
+    PROPOSED = "proposed", _l("Proposée")
+    LAPSED = "lapsed", _l("Expirée")
 
 
 class Condition(StateEnum):
@@ -51,8 +55,9 @@ class Condition(StateEnum):
 
 S = BookingStatus
 # A booking in one of these states keeps the resource (buffer included) from anyone else.
-HOLDING_STATUSES = (S.REQUESTED, S.APPROVED, S.PICKED_UP)
-_HOLDING_SQL = "status IN ('requested', 'approved', 'picked_up')"
+HOLDING_STATUSES = (S.PROPOSED, S.REQUESTED, S.APPROVED, S.PICKED_UP)
+_HOLDING_LIST = "(" + ", ".join(f"'{state.value}'" for state in HOLDING_STATUSES) + ")"
+_HOLDING_SQL = f"status IN {_HOLDING_LIST}"
 
 # The SQLite twin of the exclusion constraint below: an insert or update that would make two
 # holding bookings of one resource overlap (buffers included) is aborted, whatever wrote it.
@@ -63,14 +68,14 @@ SQLITE_NO_OVERLAP_TRIGGERS = tuple(
     f"""
     CREATE TRIGGER IF NOT EXISTS bookings_no_overlap_{when}
     BEFORE {what} ON bookings
-    WHEN NEW.status IN ('requested', 'approved', 'picked_up')
+    WHEN NEW.status IN {_HOLDING_LIST}
     BEGIN
         SELECT RAISE(ABORT, 'ex_bookings_no_overlap: overlapping holding bookings')
         WHERE EXISTS (
             SELECT 1 FROM bookings AS other
             WHERE other.resource_id = NEW.resource_id
               AND other.id IS NOT NEW.id
-              AND other.status IN ('requested', 'approved', 'picked_up')
+              AND other.status IN {_HOLDING_LIST}
               AND other.starts_at < NEW.held_until
               AND NEW.starts_at < other.held_until
         );
@@ -111,6 +116,8 @@ class Booking(ICalTouched, Model):
             using="gist",
             where=text(_HOLDING_SQL),
         ).ddl_if(dialect="postgresql"),
+        # Window reads (a resource's week, month, "free between") scan one resource's range.
+        Index("ix_bookings_resource_window", "resource_id", "starts_at", "held_until"),
     )
 
     # Which states each action may start from; the services ask `can(action)` before acting.
@@ -123,6 +130,11 @@ class Booking(ICalTouched, Model):
         "return": (S.PICKED_UP,),
         "no_show": (S.APPROVED,),
         "extend": (S.APPROVED, S.PICKED_UP),
+        # A waitlist hold: taken by its holder (then requested or approved as any booking),
+        # turned down, or let lapse.
+        "confirm": (S.PROPOSED,),
+        "decline": (S.PROPOSED,),
+        "lapse": (S.PROPOSED,),
     }
 
     id: Mapped[int] = mapped_column(primary_key=True)

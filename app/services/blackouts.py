@@ -75,9 +75,22 @@ def delete(session: DbSession, ctx: ServiceContext, *, blackout_id: int) -> str:
         raise NotFound(_("Cette fermeture n'existe pas."))
     code = blackout.departement_code or (blackout.resource.departement_code if blackout.resource else "")
     _require_host(ctx.user, code)
+    lifted = [blackout.resource] if blackout.resource is not None else _kept_in(session, code)
     session.delete(blackout)
+    session.flush()
     audit.record(session, ctx, subject_type="blackout", subject_id=blackout_id, action="delete", note=code)
+    from app.services import waitlist  # it builds on the booking services, which read closures
+
+    waitlist.offer_freed(session, ctx, resources=lifted)
     return code
+
+
+def _kept_in(session: DbSession, code: str) -> list[Resource]:
+    return list(
+        session.scalars(
+            select(Resource).where(Resource.departement_code == code, Resource.retired_at.is_(None))
+        ).unique()
+    )
 
 
 def for_departement(session: DbSession, code: str, since: datetime) -> list[Blackout]:

@@ -198,6 +198,13 @@ def _check_member_limit(session: DbSession, ctx: ServiceContext, user: User, cat
         )
 
 
+def _offer_freed(session: DbSession, ctx: ServiceContext, resource: Resource) -> None:
+    """Hand what a change just freed to the first person waiting for it (the waitlist)."""
+    from app.services import waitlist  # it builds on this module
+
+    waitlist.offer_freed(session, ctx, resources=[resource])
+
+
 def flush_or_conflict(session: DbSession) -> None:
     try:
         session.flush()
@@ -300,20 +307,26 @@ def create(
     session.add(booking)
     flush_or_conflict(session)
     _audit(session, ctx, booking, "create", None)
-    if status is S.APPROVED:
-        _tell_approved(session, ctx, booking)
-    else:
-        for host in resource.hosts:
-            notify.email_user(
-                session,
-                ctx,
-                key=f"booking:{booking.id}:requested:to:{host.id}",
-                user=host,
-                subject=_l("Demande de réservation : %(name)s", name=resource.name),
-                template="booking_requested",
-                booking=booking,
-            )
+    announce(session, ctx, booking)
     return booking
+
+
+def announce(session: DbSession, ctx: ServiceContext, booking: Booking) -> None:
+    """A booking just made (or a waitlist hold just taken): the holder hears it is approved,
+    or the hosts hear of the request, with their one-tap answer links."""
+    if booking.status is S.APPROVED:
+        _tell_approved(session, ctx, booking)
+        return
+    for host in booking.resource.hosts:
+        notify.email_user(
+            session,
+            ctx,
+            key=f"booking:{booking.id}:requested:to:{host.id}",
+            user=host,
+            subject=_l("Demande de réservation : %(name)s", name=booking.resource.name),
+            template="booking_requested",
+            booking=booking,
+        )
 
 
 def change_dates(
@@ -336,6 +349,7 @@ def change_dates(
     booking.touch(ctx.now)
     flush_or_conflict(session)
     _audit(session, ctx, booking, "change", before)
+    _offer_freed(session, ctx, booking.resource)  # what the old dates held may be wanted
     return booking
 
 
@@ -367,6 +381,7 @@ def cancel(session: DbSession, ctx: ServiceContext, *, booking: Booking, reason:
     move(session, ctx, booking, "cancel", S.CANCELLED, note=reason)
     booking.decision_reason = reason or booking.decision_reason
     flush_or_conflict(session)
+    _offer_freed(session, ctx, booking.resource)
     if actor.id != booking.user_id:
         notify.email_user(
             session,
@@ -424,6 +439,7 @@ def reject(session: DbSession, ctx: ServiceContext, *, booking: Booking, reason:
     booking.decided_by_id, booking.decided_at = actor.id, ctx.now
     booking.decision_reason = reason.strip()
     flush_or_conflict(session)
+    _offer_freed(session, ctx, booking.resource)
     notify.email_user(
         session,
         ctx,

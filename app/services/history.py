@@ -37,6 +37,7 @@ from app.models import (
     Resource,
     TrainingSession,
     User,
+    WishStatus,
 )
 from app.models.types import StateEnum
 from app.services import booking as bookings
@@ -63,7 +64,12 @@ KNOWN_ACTIONS: dict[str, tuple[str, ...]] = {
         "undo",
         "swap",
         "release",
+        "offer",
+        "confirm",
+        "decline",
+        "lapse",
     ),
+    "wish": ("create", "offer", "confirm", "decline", "lapse", "withdraw"),
     "resource": ("create", "update", "retire", "reinstate", "out-of-service", "back-in-service"),
     "user": ("register", "approve", "activate", "deactivate", "roles", "password", "password-reset"),
     "training": ("create", "update", "cancel"),
@@ -79,6 +85,7 @@ _STATES: dict[str, type[StateEnum]] = {
     "booking": BookingStatus,
     "enrolment": EnrolmentStatus,
     "agenda": EventStatus,
+    "wish": WishStatus,
 }
 
 _ROLE_NAMES = {
@@ -322,6 +329,7 @@ def _noun(subject_type: str) -> str:
         "out_of_service": _l("l'objet"),
         "repair_note": _l("l'objet"),
         "handover": _l("la remise"),
+        "wish": _l("le souhait"),
     }
     return str(nouns.get(subject_type, _l("cet élément")))
 
@@ -515,6 +523,21 @@ _BY_SUBJECT: dict[str, dict[str, Sentence]] = {
         "undo": _undo,
         "swap": _swap,
         "release": lambda s: _joined(_("%(who)s a libéré la réservation le %(when)s", **s.v()), _noted(s)),
+        "offer": lambda s: _("%(who)s a proposé ce créneau libéré à %(holder)s (liste d'attente) le %(when)s", **s.v()),
+        "confirm": lambda s: _("%(who)s a confirmé le créneau proposé le %(when)s", **s.v()),
+        "decline": lambda s: _("%(who)s a décliné le créneau proposé le %(when)s", **s.v()),
+        "lapse": lambda s: _(
+            "%(who)s a passé à la personne suivante le créneau proposé à %(holder)s, resté sans réponse, le %(when)s",
+            **s.v(),
+        ),
+    },
+    "wish": {
+        "create": lambda s: _("%(who)s s'est inscrit·e sur la liste d'attente du matériel le %(when)s", **s.v()),
+        "offer": lambda s: _("%(who)s a proposé un créneau libéré le %(when)s", **s.v()),
+        "confirm": lambda s: _("%(who)s a pris le créneau proposé le %(when)s", **s.v()),
+        "decline": lambda s: _("%(who)s a décliné le créneau proposé le %(when)s", **s.v()),
+        "lapse": lambda s: _("%(who)s a levé l'option restée sans réponse le %(when)s", **s.v()),
+        "withdraw": lambda s: _("%(who)s a quitté la liste d'attente le %(when)s", **s.v()),
     },
     "resource": {
         "create": lambda s: _("%(who)s a ajouté l'objet au catalogue le %(when)s", **s.v()),

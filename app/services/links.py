@@ -41,10 +41,12 @@ class Action:
     transition: str
 
 
-# What a link may do. A waitlist hold adds its own ("confirm-hold", "decline-hold") for the holder.
+# What a link may do: hosts answer a request; the holder of a waitlist hold takes it or lets it go.
 ACTIONS: dict[str, Action] = {
     "approve": Action(Audience.HOSTS, "approve"),
     "reject": Action(Audience.HOSTS, "reject"),
+    "confirm-hold": Action(Audience.HOLDER, "confirm"),
+    "decline-hold": Action(Audience.HOLDER, "decline"),
 }
 
 

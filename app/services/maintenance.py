@@ -338,6 +338,9 @@ def back_in_service(session: DbSession, ctx: ServiceContext, *, period: OutOfSer
         from_state="out_of_service",
         to_state="in_service",
     )
+    from app.services import waitlist  # it builds on the booking services this module uses
+
+    waitlist.offer_freed(session, ctx, resources=[_resource_of(session, locked)])
     return locked
 
 

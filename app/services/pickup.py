@@ -299,3 +299,7 @@ def remove_closing_day(session: DbSession, ctx: ServiceContext, *, point: Pickup
         action="closing-day-removed",
         note=str(found.day),
     )
+    from app.services import waitlist  # it builds on the booking services, which read this module
+
+    kept = session.scalars(select(Resource).where(Resource.pickup_point_id == point.id)).unique()
+    waitlist.offer_freed(session, ctx, resources=list(kept))

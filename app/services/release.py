@@ -109,9 +109,9 @@ def release(session: DbSession, ctx: ServiceContext, *, booking: Booking) -> Boo
         booking=current,
         minutes=minutes,
     )
-    # The equipment waitlist (issue 11, item 4) does not exist yet: when it does, the freed
-    # slot (current.resource, ctx.now → current.held_until) is offered to the first person
-    # waiting for it here, in this same unit of work.
+    from app.services import waitlist  # it builds on the booking services, which read this module
+
+    waitlist.offer_freed(session, ctx, resources=[current.resource])
     return current
 
 

@@ -32,6 +32,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web.points.routes import bp as points_bp
     from app.web.series.routes import bp as series_bp
     from app.web.trainings.routes import bp as trainings_bp
+    from app.web.waitlist.routes import bp as waitlist_bp
 
     errors.register(app)
     for blueprint in (
@@ -48,6 +49,7 @@ def register_blueprints(app: Flask) -> None:
         series_bp,
         act_bp,
         trainings_bp,
+        waitlist_bp,
         agenda_bp,
         guide_bp,
         feeds_bp,

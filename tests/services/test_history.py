@@ -228,11 +228,13 @@ def _scene(session, make_training, make_user, loan, camera, holder, host):
         "blackout": 3,
         "pickup_point": camera.pickup_point_id,
         "topic": 1,
+        "wish": 5,
     }
     states = {
         "booking": ("approved", "picked_up"),
         "enrolment": ("waitlisted", "registered"),
         "agenda": ("proposed", "published"),
+        "wish": ("waiting", "offered"),
         "user": ("member", "admin,host,member"),
     }
     notes = {

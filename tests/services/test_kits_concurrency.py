@@ -6,7 +6,6 @@ order, so that kit bookers picking units nearest first from different départeme
 wait for each other in a cycle).
 """
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -17,43 +16,12 @@ from app.db import unit_of_work
 from app.extensions import db
 from app.models import Booking, Kit, KitBooking, Resource, User
 from app.services import booking, kits
-from app.services.errors import Conflict
 from app.services.kits import LineSpec
+from tests.concurrency import run_together
 from tests.factories import NOW, ctx
 
 START = NOW + timedelta(days=2)
 END = NOW + timedelta(days=3)
-
-
-def run_at_once(app, session, jobs: list[Callable[[], None]]) -> list[str]:
-    """Each job in its own thread and its own unit of work, released together."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list[str] = []
-    guard = threading.Lock()
-
-    def worker(job: Callable[[], None]) -> None:
-        barrier.wait()
-        with app.app_context():
-            try:
-                with unit_of_work(db.session):
-                    job()
-                result = "booked"
-            except Conflict:
-                result = "conflict"
-            except Exception as exc:  # anything else is a failure of the guarantee
-                result = f"error: {type(exc).__name__}: {exc}"
-            finally:
-                db.session.remove()
-            with guard:
-                outcomes.append(result)
-
-    session.commit()  # the test's own connection goes back to the pool
-    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes
 
 
 def book_kit(user_id: int, kit_id: int) -> Callable[[], None]:
@@ -116,8 +84,8 @@ def test_twelve_members_booking_a_two_micro_kit_at_once_get_exactly_two_whole_ki
         )
     # From different départements: each picks the units in a different order.
     user_ids = [make_user(departement_code=code).id for code in ("31", "82", "09", "34") * 3]
-    outcomes = run_at_once(app, session, [book_kit(uid, kit.id) for uid in user_ids])
-    assert sorted(outcomes) == ["booked"] * 2 + ["conflict"] * 10
+    outcomes = run_together(app, [book_kit(uid, kit.id) for uid in user_ids], session=session)
+    assert sorted(outcomes) == ["conflict"] * 10 + ["done"] * 2
     assert len(assert_every_kit_whole(session, 2)) == 2
     assert len(session.scalars(select(Booking)).all()) == 4
 
@@ -143,9 +111,9 @@ def test_a_kit_and_its_item_booked_alone_at_once_never_leave_a_partial_kit(
     kit_users = [make_user(departement_code=code).id for code in ("31", "82", "09") * 2]
     item_users = [make_user().id for _ in range(6)]
     jobs = [book_kit(uid, kit.id) for uid in kit_users] + [book_item(uid, camera.id) for uid in item_users]
-    outcomes = run_at_once(app, session, jobs)
+    outcomes = run_together(app, jobs, session=session)
     # The camera exists once: one booking of it, by a kit or alone, and nothing else holds a micro.
-    assert sorted(outcomes) == ["booked"] + ["conflict"] * 11
+    assert sorted(outcomes) == ["conflict"] * 11 + ["done"]
     made = assert_every_kit_whole(session, 2)
     held = session.scalars(select(Booking).where(Booking.is_holding)).unique().all()
     assert len(held) == (2 if made else 1)

@@ -5,7 +5,6 @@ Runs in both passes of `make test`: each thread opens its own unit of work on it
 connection; on SQLite BEGIN IMMEDIATE serialises them, on PostgreSQL the session's row lock does.
 """
 
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -15,42 +14,10 @@ from app.db import unit_of_work
 from app.extensions import db
 from app.models import Enrolment, EnrolmentStatus, OutboxMessage, TrainingSession, User
 from app.services import training
-from app.services.errors import Conflict
+from tests.concurrency import run_together
 from tests.factories import NOW
 
 E = EnrolmentStatus
-
-
-def run_together(app, jobs: list[Callable[[], None]]) -> list[str]:
-    """Start every job at the same instant, each in its own app context and unit of work."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list[str] = []
-    guard = threading.Lock()
-
-    def run(job: Callable[[], None]) -> None:
-        # Line up first, then touch the database: holding a pooled connection while waiting at
-        # the barrier would starve the threads still asking for one.
-        barrier.wait()
-        with app.app_context():
-            try:
-                with unit_of_work(db.session):
-                    job()
-                result = "done"
-            except Conflict:
-                result = "conflict"
-            except Exception as exc:  # anything else is a failure of the guarantee
-                result = f"error: {type(exc).__name__}: {exc}"
-            finally:
-                db.session.remove()
-            with guard:
-                outcomes.append(result)
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes
 
 
 def test_twenty_concurrent_sign_ups_for_five_seats_seat_five_and_queue_fifteen_in_order(

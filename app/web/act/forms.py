@@ -13,6 +13,14 @@ class ApproveForm(FlaskForm):
     submit = SubmitField(_l("Valider"))
 
 
+class ConfirmHoldForm(FlaskForm):
+    submit = SubmitField(_l("Confirmer"))
+
+
+class DeclineHoldForm(FlaskForm):
+    submit = SubmitField(_l("Refuser ce créneau"))
+
+
 class RejectForm(FlaskForm):
     reason = line_field(_l("Motif du refus"), max_length=500)
     submit = SubmitField(_l("Refuser"))

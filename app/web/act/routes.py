@@ -11,13 +11,14 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, render_template, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from app import entry
 from app.extensions import db
 from app.models import Booking, User
-from app.services import booking, links
+from app.services import booking, links, waitlist
 from app.services.errors import DomainError
-from app.web.act.forms import ApproveForm, RejectForm
+from app.web.act.forms import ApproveForm, ConfirmHoldForm, DeclineHoldForm, RejectForm
 from app.web.acting import service_call
 
 bp = Blueprint("act", __name__, url_prefix="/a")
@@ -28,8 +29,8 @@ def _link_globals(state: BlueprintSetupState) -> None:
     state.app.jinja_env.globals["answer_link_days"] = links.VALID_FOR.days
 
 
-@bp.app_template_global("host_answer_url")
-def host_answer_url(booking: Booking, user: User, action: str) -> str:
+@bp.app_template_global("answer_url")
+def answer_url(booking: Booking, user: User, action: str) -> str:
     """The address of a link by which `user` answers `booking` (emails: absolute, on SITE_URL)."""
     ctx = entry.build(_app(), None)
     return url_for("act.answer", token=links.sign(ctx, booking=booking, user=user, action=action), _external=True)
@@ -54,7 +55,7 @@ def answer(token: str) -> tuple[str, int, dict[str, str]]:
         found = links.read(db.session, entry.for_request(), token=token)
     except DomainError as error:
         return _refused(error)
-    form = ApproveForm() if found.action == "approve" else RejectForm()
+    form = _FORMS[found.action]()
     if form.validate_on_submit():
         # Nobody logged in: act as the person the link was sent to (read() refused anyone else).
         ctx = entry.for_request() if current_user.is_authenticated else entry.build(_app(), found.user)
@@ -63,12 +64,38 @@ def answer(token: str) -> tuple[str, int, dict[str, str]]:
                 # Read again inside the unit of work, on the locked row: of two uses at once,
                 # the second sees the first one's change.
                 again = links.read(db.session, call.ctx, token=token)
-                if isinstance(form, RejectForm):
-                    booking.reject(db.session, call.ctx, booking=again.booking, reason=form.reason.data or "")
-                else:
-                    booking.approve(db.session, call.ctx, booking=again.booking)
+                _DO[again.action](call.ctx, again.booking, form)
         except DomainError as error:  # link refusals (Forbidden, NotFound) are not form errors
             return _refused(error)
         if call.ok:
-            return _page("act/done.html", booking=again.booking, action=again.action)
-    return _page("act/answer.html", booking=found.booking, action=found.action, form=form, expires_at=found.expires_at)
+            return _page(_TEMPLATES[again.action][1], booking=again.booking, action=again.action)
+    hold = waitlist.hold_of(db.session, found.booking) if found.action in _HOLD_ACTIONS else None
+    return _page(
+        _TEMPLATES[found.action][0],
+        booking=found.booking,
+        action=found.action,
+        form=form,
+        expires_at=min(found.expires_at, hold.offer_expires_at) if hold and hold.offer_expires_at else found.expires_at,
+    )
+
+
+_HOLD_ACTIONS = {"confirm-hold", "decline-hold"}
+_FORMS: dict[str, type[FlaskForm]] = {
+    "approve": ApproveForm,
+    "reject": RejectForm,
+    "confirm-hold": ConfirmHoldForm,
+    "decline-hold": DeclineHoldForm,
+}
+# (the page that asks, the page that says it is done)
+_TEMPLATES = {
+    "approve": ("act/answer.html", "act/done.html"),
+    "reject": ("act/answer.html", "act/done.html"),
+    "confirm-hold": ("act/hold.html", "act/hold_done.html"),
+    "decline-hold": ("act/hold.html", "act/hold_done.html"),
+}
+_DO = {
+    "approve": lambda ctx, found, form: booking.approve(db.session, ctx, booking=found),
+    "reject": lambda ctx, found, form: booking.reject(db.session, ctx, booking=found, reason=form.reason.data or ""),
+    "confirm-hold": lambda ctx, found, form: waitlist.confirm(db.session, ctx, booking=found),
+    "decline-hold": lambda ctx, found, form: waitlist.decline(db.session, ctx, booking=found),
+}

@@ -13,9 +13,9 @@ from app import entry
 from app.extensions import db
 from app.i18n import app_zone
 from app.models import Booking, BookingStatus
-from app.services import booking, catalogue, credentials, feeds, history, pickup
+from app.services import booking, catalogue, credentials, feeds, history, pickup, waitlist
 from app.services.context import ServiceContext
-from app.services.errors import Forbidden
+from app.services.errors import Conflict, Forbidden
 from app.web.acting import service_call
 from app.web.bookings.forms import BookingForm, ExtendForm, KitForm, PeriodForm
 from app.web.calendars import resource_month
@@ -23,6 +23,7 @@ from app.web.choices import category_choices, departement_choices
 from app.web.feeds.ics import domain, ics_response, link
 from app.web.forms import DATETIME_FORMAT, ConfirmForm, read_local_datetime, read_local_period, wall_clock_from_address
 from app.web.pagination import current_page
+from app.web.waitlist.forms import WishForm
 
 bp = Blueprint("bookings", __name__, url_prefix="/bookings")
 
@@ -42,7 +43,7 @@ def new():
         form.starts_at.data = wall_clock_from_address(request.args.get("start"))
         form.ends_at.data = wall_clock_from_address(request.args.get("end"))
         form.purpose.data = (request.args.get("purpose") or "")[:500]
-    suggestion = None
+    suggestion = wish_form = None
     if form.validate_on_submit() and (period := read_local_period(form)):
         with service_call(form) as call:
             made = booking.create(
@@ -60,9 +61,12 @@ def new():
                 flash(_("Réservation confirmée."), "success")
             return redirect(url_for("bookings.detail", booking_id=made.id))
         suggestion = call.error.suggestion if call.error is not None else None
+        if isinstance(call.error, Conflict):
+            wish_form = _wish_form(period, form.purpose.data, resource=resource.id)
     return render_template(
         "bookings/new.html",
         form=form,
+        wish_form=wish_form,
         resource=resource,
         suggestion=suggestion,
         suggestion_values=[_local(v).strftime(DATETIME_FORMAT) for v in suggestion] if suggestion else None,
@@ -77,6 +81,7 @@ def kit():
     form.category.choices = category_choices(blank=_("— Choisissez —"))
     form.departement.choices = departement_choices(blank=_("Peu importe"))
     ctx = entry.for_request()
+    wish_form = None
     if request.method == "GET":
         form.departement.data = ctx.user.departement_code or ""
         form.category.data = request.args.get("category", "")
@@ -109,7 +114,22 @@ def kit():
                 done += " " + _("Attention : hors de votre département, c'est là qu'il faut le retirer.")
             flash(done, "success")
             return redirect(url_for("bookings.detail", booking_id=made.id))
-    return render_template("bookings/kit.html", form=form)
+        if isinstance(call.error, Conflict):
+            wish_form = _wish_form(
+                period, form.purpose.data, category=int(form.category.data), departement=form.departement.data or ""
+            )
+    return render_template("bookings/kit.html", form=form, wish_form=wish_form)
+
+
+def _wish_form(period: tuple[datetime, datetime], purpose: str | None, **target: int | str) -> WishForm:
+    """« Prévenez-moi si cela se libère », carrying the refused request."""
+    return WishForm(
+        formdata=None,
+        starts_at=_local(period[0]),
+        ends_at=_local(period[1]),
+        purpose=(purpose or "")[:500],
+        **{name: str(value) for name, value in target.items()},
+    )
 
 
 @bp.route("/mine")
@@ -118,7 +138,12 @@ def mine():
     view = booking.of_member(db.session, entry.for_request())
     past = db.paginate(view.past, page=current_page(), per_page=current_app.config["PER_PAGE"], error_out=False)
     return render_template(
-        "bookings/mine.html", current=view.current, late=view.late, upcoming=view.upcoming, past=past
+        "bookings/mine.html",
+        current=view.current,
+        late=view.late,
+        upcoming=view.upcoming,
+        past=past,
+        wishes=waitlist.of_member(db.session, entry.for_request()),
     )
 
 
@@ -148,6 +173,7 @@ def _render_detail(
         period_form=period_form or PeriodForm(starts_at=_local(found.starts_at), ends_at=_local(found.ends_at)),
         extend_form=extend_form or ExtendForm(ends_at=_local(_extended_end(found, ctx))),
         confirm=ConfirmForm(),
+        hold=waitlist.hold_of(db.session, found) if found.status is BookingStatus.PROPOSED else None,
     )
 
 
