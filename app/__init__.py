@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from pathlib import Path
 
@@ -44,9 +45,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        if not user_id.isdigit():
+        # "<id>.<login token>": a session or cookie issued before the last logout or password
+        # change names an old token and loads nobody.
+        raw_id, _dot, token = user_id.partition(".")
+        if not raw_id.isdigit() or len(raw_id) > 10:
             return None
-        return db.session.get(models.User, int(user_id))
+        user = db.session.get(models.User, int(raw_id))
+        if user is None or not hmac.compare_digest(user.login_token.encode(), token.encode()):
+            return None
+        return user
 
     i18n.register_filters(app)
 

@@ -82,6 +82,8 @@ def load(instance_path: Path, given: dict | None = None) -> dict:
         "PHOTO_MAX_BYTES": int(os.environ.get("PHOTO_MAX_BYTES", str(5 * 1024 * 1024))),
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", ""),
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
+        # The "remember me" cookie is flagged like the session cookie it stands in for.
+        "REMEMBER_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
         # Constant settings, kept here so that one file tells the whole configuration.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -110,8 +110,21 @@ def register_filters(app) -> None:
     )
 
 
-class NonexistentLocalTime(ValueError):
+class UnusableLocalTime(ValueError):
+    """A wall-clock time that names no instant the app can use."""
+
+
+class NonexistentLocalTime(UnusableLocalTime):
     """A wall-clock time skipped by the spring change (e.g. 02:30 on the last Sunday of March)."""
+
+
+class OutOfRangeTime(UnusableLocalTime):
+    """A year no booking, training or event can have (0001, 9999): refused before any arithmetic
+    or database comparison overflows on it."""
+
+
+# Wide enough for any past record worth showing and any plan worth making.
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2100
 
 
 def from_local(naive: datetime, zone: ZoneInfo | None = None) -> datetime:
@@ -120,6 +133,8 @@ def from_local(naive: datetime, zone: ZoneInfo | None = None) -> datetime:
     An ambiguous autumn time (02:30 happens twice) is read as its first occurrence; a time
     that does not exist is refused rather than silently moved.
     """
+    if not EARLIEST_YEAR <= naive.year <= LATEST_YEAR:
+        raise OutOfRangeTime(naive.isoformat())
     zone = zone or app_zone()
     aware = naive.replace(tzinfo=zone, fold=0)
     if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:

@@ -7,11 +7,12 @@ from collections.abc import Callable
 
 from app.db import unit_of_work
 from app.extensions import db
-from app.services.errors import Conflict
+from app.services.errors import Conflict, DomainError
 
 
 def run_together(app, jobs: list[Callable[[], None]], *, session=None) -> list[str]:
-    """Each job's outcome: "done", "conflict" (the refusal the guarantee promises), or "error: …".
+    """Each job's outcome: "done", "conflict" (the refusal the guarantee promises), "refused" (another
+    rule's refusal), or "error: …".
 
     Pass the test's `session` to give its connection back to the pool first."""
     barrier = threading.Barrier(len(jobs))
@@ -29,6 +30,8 @@ def run_together(app, jobs: list[Callable[[], None]], *, session=None) -> list[s
                 result = "done"
             except Conflict:
                 result = "conflict"
+            except DomainError:  # another rule said no, as it should have
+                result = "refused"
             except Exception as exc:  # anything else is a failure of the guarantee
                 result = f"error: {type(exc).__name__}: {exc}"
             finally:

@@ -9,10 +9,12 @@ from app.models.loans import ClosingDay, Handover, HandoverKind, OpeningHours, O
 from app.models.outbox import OutboxMessage, OutboxStatus
 from app.models.people import Departement, Organisation, OrganisationKind, Role, User, UserRole, host_departements
 from app.models.resources import Blackout, Category, Resource
+from app.models.tokens import ApiToken
 from app.models.trainings import SEATED, Enrolment, EnrolmentStatus, TrainingSession, TrainingTopic
 from app.models.waitlist import Wish, WishStatus
 
 __all__ = [
+    "ApiToken",
     "HOLDING_STATUSES",
     "AgendaEvent",
     "AgendaSource",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -94,6 +95,9 @@ class User(UserMixin, Model):
     feed_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Reminder kinds this person turned off, space-separated (see services/reminders.py).
     reminder_opt_outs: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # Part of the id Flask-Login keeps in the session and the "remember me" cookie: renewed at
+    # logout and at every password change, it ends every session and cookie issued before.
+    login_token: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
     organisation: Mapped[Organisation | None] = relationship()
     departement: Mapped[Departement | None] = relationship()
@@ -101,6 +105,12 @@ class User(UserMixin, Model):
     hosted_departements: Mapped[list[Departement]] = relationship(
         secondary=host_departements, back_populates="hosts", lazy="selectin", order_by=Departement.code
     )
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.login_token}"
+
+    def renew_login_token(self) -> None:
+        self.login_token = secrets.token_urlsafe(16)
 
     # Flask-Login reads is_active; a deactivated account cannot log in at all.
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -87,7 +88,7 @@ def register(
     departement: Departement | None = None,
     locale: str = "fr",
 ) -> User:
-    """A new member, who may log in at once but books only once an admin has approved them."""
+    """A new member, who books only once an admin has approved them."""
     check_password_strength(password)
     if find_by_email(session, email) is not None:
         raise Conflict(_("Un compte existe déjà avec cette adresse."), field="email")
@@ -117,6 +118,37 @@ def register(
             member=user,
         )
     return user
+
+
+def register_from_form(session: DbSession, ctx: ServiceContext, *, email: str, password: str, **fields: Any) -> None:
+    """The public registration form: a new member as `register` makes one, or, when the address
+    already has an account, nothing but an email to it.
+
+    Both look the same to whoever filled the form (the page must not tell which addresses have
+    an account, not even by the time it takes); the email to the address says what happened.
+    """
+    check_password_strength(password)
+    existing = find_by_email(session, email)
+    if existing is None:
+        user = register(session, ctx, email=email, password=password, **fields)
+        notify.email_user(
+            session,
+            ctx,
+            key=f"user:{user.id}:registered",
+            user=user,
+            subject=_l("Votre compte La Malle est créé"),
+            template="registration_received",
+        )
+        return
+    generate_password_hash(password)  # the cost a new account pays, so that timing says nothing
+    notify.email_user(
+        session,
+        ctx,
+        key=f"user:{existing.id}:registration-attempt:{ctx.now.date().isoformat()}",
+        user=existing,
+        subject=_l("Vous avez déjà un compte La Malle"),
+        template="registration_existing",
+    )
 
 
 def approve(session: DbSession, ctx: ServiceContext, *, user: User) -> None:
@@ -204,6 +236,13 @@ def set_locale(session: DbSession, ctx: ServiceContext, *, user: User, locale: s
     user.locale = locale
 
 
+def log_out_everywhere(session: DbSession, ctx: ServiceContext) -> None:
+    """End every session and "remember me" cookie of the acting person."""
+    user = session.get(User, ctx.user.id)
+    if user is not None:
+        user.renew_login_token()
+
+
 def change_password(session: DbSession, ctx: ServiceContext, *, user: User, current: str, new: str) -> None:
     """Only the person themself, who proves it with the current password."""
     if ctx.user.id != user.id:
@@ -212,6 +251,7 @@ def change_password(session: DbSession, ctx: ServiceContext, *, user: User, curr
         raise RuleViolation(_("Le mot de passe actuel est incorrect."), field="current_password")
     check_password_strength(new)
     user.password_hash = generate_password_hash(new)
+    user.renew_login_token()
     audit.record(session, ctx, subject_type="user", subject_id=user.id, action="password")
 
 
@@ -277,5 +317,6 @@ def reset_password(session: DbSession, ctx: ServiceContext, *, token: str, new: 
     _locked(session, user)
     user = user_for_reset_token(session, ctx, token=token)
     user.password_hash = generate_password_hash(new)
+    user.renew_login_token()
     audit.record(session, ctx.acting_as(user), subject_type="user", subject_id=user.id, action="password-reset")
     return user

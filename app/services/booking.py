@@ -178,6 +178,9 @@ def next_slot(
 def _check_member_limit(session: DbSession, ctx: ServiceContext, user: User, category: Category) -> None:
     if not category.per_member_limit:
         return
+    # The member's row is locked until the unit of work ends (PostgreSQL; SQLite's write lock
+    # already serialises): two bookings of different units at once cannot both count one too few.
+    lock(session, User, user.id)
     active = session.scalar(
         select(func.count())
         .select_from(Booking)

@@ -292,6 +292,9 @@ def sign_up(session: DbSession, ctx: ServiceContext, *, training: TrainingSessio
     actor = ctx.user
     if not actor.is_active:
         raise Forbidden(_("Ce compte est désactivé."))
+    # As for bookings: a seat is the network's to give, to accounts an admin has let in.
+    if not actor.is_approved:
+        raise Forbidden(_("Votre compte doit être validé par un administrateur avant de vous inscrire."))
     now = ctx.now
     training = _locked(session, training.id)
     if training.is_cancelled:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 
 class DepartementCode(BaseConverter):
@@ -12,8 +12,18 @@ class DepartementCode(BaseConverter):
     regex = r"[0-9]{2}|2[AB]"
 
 
+class RowId(IntegerConverter):
+    """`<int:…>` in every route: an id beyond what the id columns hold (2³¹ − 1) is a 404 like any
+    unknown id, never a database overflow."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["dept"] = DepartementCode
+    app.url_map.converters["int"] = RowId
     from app.web import errors
     from app.web.account.routes import bp as account_bp
     from app.web.act.routes import bp as act_bp

@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.i18n import NonexistentLocalTime, from_local
+from app.i18n import EARLIEST_YEAR, LATEST_YEAR, NonexistentLocalTime, OutOfRangeTime, from_local
 
 # How a browser's datetime-local field, and an address pre-filling one, write a wall-clock time.
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -80,6 +80,12 @@ def read_local_datetime(field):
         return from_local(field.data)
     except NonexistentLocalTime:
         field.errors = [*field.errors, _("Cette heure n'existe pas ce jour-là (changement d'heure).")]
+        return None
+    except OutOfRangeTime:
+        field.errors = [
+            *field.errors,
+            _("Choisissez une date entre %(first)d et %(last)d.", first=EARLIEST_YEAR, last=LATEST_YEAR),
+        ]
         return None
 
 

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import Booking, Resource, User
 from app.services import booking
 from app.services.errors import Conflict
+from tests.concurrency import run_together
 from tests.factories import NOW, ctx
 
 WRITERS = 16
@@ -98,3 +99,32 @@ def test_concurrent_writers_on_different_resources_all_succeed(app, session, mak
     for thread in threads:
         thread.join(timeout=120)
     assert outcomes == ["booked"] * 8
+
+
+def test_a_member_booking_several_units_at_once_never_exceeds_the_per_member_limit(
+    app, session, make_category, make_resource, make_user
+):
+    kind = make_category(name="Kit streaming", per_member_limit=1, needs_approval=False)
+    unit_ids = [make_resource(category=kind).id for _ in range(4)]
+    member_id = make_user().id
+    start = NOW + timedelta(days=2)
+
+    def book(unit_id: int):
+        def job() -> None:
+            s = db.session
+            booking.create(
+                s,
+                ctx(s.get(User, member_id)),
+                resource=s.get(Resource, unit_id),
+                starts_at=start,
+                ends_at=start + timedelta(hours=3),
+                purpose="",
+            )
+
+        return job
+
+    outcomes = run_together(app, [book(u) for u in unit_ids], session=session)
+
+    assert sorted(outcomes) == ["done", "refused", "refused", "refused"]
+    session.expire_all()
+    assert len(session.scalars(select(Booking).where(Booking.user_id == member_id)).all()) == 1

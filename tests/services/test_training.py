@@ -413,3 +413,10 @@ def test_there_is_no_certificate_without_attendance(session, ctx, make_user, att
         training.certificate_for(session, ctx(trainer), training=course, user_id=make_user().id)
     with pytest.raises(Forbidden):
         training.certificate_for(session, ctx(None), training=course, user_id=absent.id)
+
+
+def test_an_account_not_yet_approved_cannot_take_a_seat(session, make_training, make_user, sign):
+    pending = make_user(approved=False)
+    with pytest.raises(Forbidden, match="validé"):
+        sign(pending, make_training())
+    assert session.scalars(select(Enrolment)).all() == []

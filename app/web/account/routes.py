@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
 
 from app.extensions import db
 from app.models import Departement, Organisation
@@ -64,6 +64,9 @@ def change_password():
                 new=form.password.data or "",
             )
         if call.ok:
+            # The new password ended every session of the account, this one too: it goes on
+            # under the new login token.
+            login_user(call.ctx.user)
             flash(_("Votre mot de passe est changé."), "success")
             return redirect(url_for("account.profile"))
     return render_template("account/password.html", form=form)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app import entry
+from app.db import unit_of_work
 from app.extensions import db, limiter
 from app.models import Departement, Organisation
 from app.services import accounts
@@ -45,9 +46,16 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(db.session, form.email.data or "", form.password.data or "")
         if user is not None:
+            target = safe_next(request.args.get("next"))
+            # Nothing set before the login (by anyone who had this browser) survives it, but
+            # the language the visitor chose.
+            lang = session.get("lang")
+            session.clear()
+            if lang:
+                session["lang"] = lang
             login_user(user, remember=form.remember.data)
             flash(_("Bienvenue, %(name)s.", name=user.display_name), "success")
-            return redirect(safe_next(request.args.get("next")))
+            return redirect(target)
         form.password.errors = [*form.password.errors, _("Adresse ou mot de passe incorrect.")]
     return render_template("auth/login.html", form=form)
 
@@ -55,6 +63,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    # A new login token ends this session and every "remember me" cookie issued to the account.
+    with unit_of_work(db.session):
+        accounts.log_out_everywhere(db.session, entry.for_request())
     logout_user()
     flash(_("Vous êtes déconnecté."), "info")
     return redirect(url_for("main.home"))
@@ -73,7 +84,7 @@ def register():
             form.departement.errors = [*form.departement.errors, _("Choisissez votre département.")]
         else:
             with service_call(form) as call:
-                user = accounts.register(
+                accounts.register_from_form(
                     db.session,
                     call.ctx,
                     email=form.email.data or "",
@@ -87,12 +98,15 @@ def register():
                     locale=str(get_locale()),
                 )
             if call.ok:
-                login_user(user)
+                # The same answer whether the address was new or not: the email tells which.
                 flash(
-                    _("Votre compte est créé. Un administrateur doit le valider avant votre première réservation."),
+                    _(
+                        "C'est enregistré : un email vient de partir à cette adresse. Si le compte est nouveau,"
+                        " connectez-vous ; un administrateur le validera avant votre première réservation."
+                    ),
                     "success",
                 )
-                return redirect(url_for("account.profile"))
+                return redirect(url_for("auth.login"))
     return render_template("auth/register.html", form=form)
 
 

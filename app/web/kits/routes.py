@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app import entry
 from app.extensions import db
-from app.i18n import NonexistentLocalTime, from_local
+from app.i18n import UnusableLocalTime, from_local
 from app.models import Booking, BookingStatus, Resource
 from app.services import booking, kits
 from app.services.kits import LineSpec
@@ -45,7 +45,7 @@ def _read_period(raw_start: str | None, raw_end: str | None) -> tuple[datetime, 
         return None
     try:
         start, end = from_local(start_clock), from_local(end_clock)
-    except NonexistentLocalTime:
+    except UnusableLocalTime:
         return None
     return (start, end) if end > start else None
 

@@ -1,0 +1,38 @@
+"""Security headers on every page, and no inline code for the Content-Security-Policy to allow."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "app" / "templates"
+INLINE_HANDLER = re.compile(r"<[^>]*\son[a-z]+\s*=", re.I)
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
+INLINE_STYLE = re.compile(r"<style\b|<[a-z][^>]*\sstyle\s*=", re.I)
+
+
+@pytest.mark.parametrize("path", ["/", "/resources", "/trainings", "/agenda", "/guide", "/login", "/register"])
+def test_pages_carry_a_strict_content_security_policy_and_the_usual_headers(client, path):
+    answer = client.get(path)
+    assert answer.status_code == 200
+    policy = answer.headers["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
+    assert "unsafe" not in policy
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Referrer-Policy"] == "same-origin"
+    assert "Strict-Transport-Security" not in answer.headers  # plain http: HSTS would be ignored
+
+
+def test_https_answers_ask_browsers_to_stay_on_https(client):
+    answer = client.get("/", base_url="https://localhost")
+    assert answer.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+@pytest.mark.parametrize("template", sorted(p for p in TEMPLATES.rglob("*.html") if "email" not in p.parts))
+def test_no_page_template_holds_inline_script_or_event_handlers(template):
+    text = template.read_text(encoding="utf-8")
+    assert not INLINE_SCRIPT.search(text), template
+    assert not INLINE_HANDLER.search(text), template
+    assert not INLINE_STYLE.search(text), template
