@@ -53,6 +53,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/bandit --quiet --recursive app --severity-level medium --confidence-level medium
 
 format: install-dev
 	$(BIN)/ruff check --fix .
@@ -79,8 +80,15 @@ extract-messages: install-dev
 	$(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
 	$(BIN)/pybabel --quiet update --no-fuzzy-matching -i app/translations/messages.pot -d app/translations
 
+# La Malle and a minimal Flask app under the same gunicorn, driven by wrk (installed if missing):
+# `make bench DB=postgres SCALE=1 DURATION=5`; BENCH_ARGS=--no-scaling skips the pass at SCALE/10.
+# PostgreSQL uses the database `bench` on 127.0.0.1, dropped and made again. See bench/run.py.
+DB ?= sqlite
+SCALE ?= 0.1
+DURATION ?= 20
+BENCH_ARGS ?=
 bench: install-dev translations
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run --db $(DB) --scale $(SCALE) --duration $(DURATION) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
 import click
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import URL, func, select
 
 from app import entry
 from app.db import unit_of_work
@@ -12,6 +21,69 @@ from app.extensions import db
 from app.models import Role, User
 from app.services import accounts
 from app.services.errors import DomainError
+
+
+@contextmanager
+def _only_scheduler(app: Flask) -> Iterator[None]:
+    """Hold the database's one-scheduler lock for the block, or stop the command saying who holds it."""
+    from app import jobs
+
+    try:
+        lock = jobs.acquire_scheduler_lock(app)
+    except jobs.SchedulerBusy as busy:
+        raise click.ClickException(str(busy)) from busy
+    with lock:
+        yield
+
+
+def _backup_path(target: Path, name: str) -> Path:
+    """The file to create: `target`, or a file called `name` in it when it is a folder."""
+    path = target / name if target.is_dir() else target
+    if path.exists():
+        raise click.ClickException(f"{path} already exists: a backup never overwrites a file.")
+    if not path.parent.is_dir():
+        raise click.ClickException(f"No folder {path.parent}.")
+    return path
+
+
+def _backup_sqlite(url: URL, path: Path) -> None:
+    source = url.database
+    if not source or source == ":memory:" or not Path(source).is_file():
+        raise click.ClickException(f"No SQLite database file at {source or ':memory:'}.")
+    # The online backup API, in one step: a consistent copy taken while the site goes on
+    # reading and writing (WAL), which never restarts because of a write meanwhile.
+    try:
+        with closing(sqlite3.connect(source)) as live, closing(sqlite3.connect(path)) as copy:
+            live.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+            verdict = copy.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.Error as error:
+        path.unlink(missing_ok=True)
+        raise click.ClickException(f"Backup failed: {error}") from error
+    if verdict != "ok":
+        path.unlink(missing_ok=True)
+        raise click.ClickException(f"The copy failed its integrity check: {verdict}")
+
+
+def _backup_postgres(url: URL, path: Path) -> None:
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        raise click.ClickException(
+            "pg_dump is not installed: install PostgreSQL's client tools (Debian: apt install "
+            "postgresql-client), of the server's major version or newer."
+        )
+    # libpq's own URL, without the password: that goes through the environment, never onto a
+    # command line that any local user can read.
+    dsn = URL.create(
+        "postgresql", username=url.username, host=url.host, port=url.port, database=url.database, query=url.query
+    ).render_as_string(hide_password=False)
+    env = {**os.environ, **({"PGPASSWORD": str(url.password)} if url.password else {})}
+    done = subprocess.run(
+        [pg_dump, "--format=custom", f"--file={path}", f"--dbname={dsn}"], env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        path.unlink(missing_ok=True)
+        raise click.ClickException(f"pg_dump failed: {done.stderr.strip()}")
 
 
 def register_cli(app: Flask) -> None:
@@ -68,7 +140,7 @@ def register_cli(app: Flask) -> None:
 
         written = jobs.tick(app)
         sent = retried = failed = 0
-        for _ in range(100):  # batches of 50; bounded so that a cron run always ends
+        for _ in range(100):  # batches of 10; bounded so that a cron run always ends
             report = jobs.send(app)
             sent, retried, failed = sent + report.sent, retried + report.retried, failed + report.failed
             if not (report.sent or report.retried or report.failed):
@@ -102,11 +174,53 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("scheduler")
     def scheduler() -> None:
-        """Run the scheduled jobs in this process, in the foreground (multi-worker deployments)."""
+        """Run the scheduled jobs in this process, in the foreground (multi-worker deployments).
+
+        One per database: a second one refuses to start and exits with status 1."""
         from app import jobs
 
-        click.echo("Scheduler running; Ctrl+C to stop.")
-        jobs.build_scheduler(app, blocking=True).start()
+        with _only_scheduler(app):
+            running = jobs.build_scheduler(app, blocking=True)
+
+            def stop(_signal: int, _frame: object) -> None:
+                if not running.running:
+                    raise SystemExit(0)  # asked to stop before it started: nothing under way
+                running.shutdown(wait=True)  # the jobs under way end first; start() then returns
+
+            # systemd stops a service with SIGTERM: exit 0 once the jobs under way are done, and
+            # only then give the lock back.
+            previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
+            try:
+                click.echo("Scheduler running; Ctrl+C to stop.")
+                running.start()
+            finally:
+                for number, handler in previous.items():
+                    signal.signal(number, handler)
+            click.echo("Scheduler stopped.")
+
+    @app.cli.command("backup")
+    @click.option(
+        "--to",
+        "target",
+        type=click.Path(path_type=Path),
+        help="A file to create, or a folder (default: instance/backups/) for a dated file.",
+    )
+    def backup(target: Path | None) -> None:
+        """Copy the database while the site runs: SQLite's online backup, or pg_dump on PostgreSQL."""
+        url = db.engine.url
+        if target is None:
+            target = Path(app.instance_path) / "backups"
+            target.mkdir(exist_ok=True)
+        stamp = entry.clock(app).strftime("%Y%m%dT%H%M%SZ")
+        suffix = ".dump" if url.get_backend_name() == "postgresql" else ".sqlite3"
+        path = _backup_path(target, f"lamalle-{stamp}{suffix}")
+        if url.get_backend_name() == "postgresql":
+            _backup_postgres(url, path)
+        elif url.get_backend_name() == "sqlite":
+            _backup_sqlite(url, path)
+        else:
+            raise click.ClickException(f"No backup for a {url.get_backend_name()} database.")
+        click.echo(f"Backup written to {path} ({path.stat().st_size / 1e6:.1f} MB).")
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1", envvar="HOST", show_default=True)
@@ -117,11 +231,16 @@ def register_cli(app: Flask) -> None:
 
         from app import jobs
 
-        background = jobs.build_scheduler(app, blocking=False)
-        background.start()
-        try:
-            # Flask's own app.run() refuses to run inside a CLI command; the reloader would
-            # start a second scheduler, so it stays off.
-            run_simple(host, port, app, use_reloader=False, threaded=True)
-        finally:
-            background.shutdown(wait=False)
+        with _only_scheduler(app):
+            background = jobs.build_scheduler(app, blocking=False)
+            background.start()
+            try:
+                # Flask's own app.run() refuses to run inside a CLI command; the reloader would
+                # start a second scheduler, so it stays off.
+                run_simple(host, port, app, use_reloader=False, threaded=True)
+            finally:
+                background.shutdown(wait=False)
+
+    from app.seedbench import seed_bench
+
+    app.cli.add_command(seed_bench)

@@ -82,6 +82,9 @@ def load(instance_path: Path, given: dict | None = None) -> dict:
         "PHOTO_MAX_BYTES": int(os.environ.get("PHOTO_MAX_BYTES", str(5 * 1024 * 1024))),
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", ""),
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
+        # Proxies in front (nginx: 1) whose X-Forwarded-For/-Proto/-Host are trusted: without it,
+        # every visitor is 127.0.0.1 to the per-address limits.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         # The "remember me" cookie is flagged like the session cookie it stands in for.
         "REMEMBER_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
         # Constant settings, kept here so that one file tells the whole configuration.

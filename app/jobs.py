@@ -10,14 +10,19 @@ loses nothing, and the scheduler's own state need not be shared between processe
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import URL, create_engine, select, text
+from sqlalchemy.pool import NullPool
 
 from app import entry
 from app.db import DbSession, unit_of_work
@@ -113,18 +118,32 @@ def tick(app: Flask) -> int:
 
 
 def send_due(
-    session: DbSession, ctx: ServiceContext, *, deliver: Deliver, sender: str, limit: int = 50
+    session: DbSession,
+    ctx: ServiceContext,
+    *,
+    deliver: Deliver,
+    sender: str,
+    limit: int = 10,
+    lease: timedelta = outbox.LEASE,
+    clock: Callable[[], datetime] | None = None,
 ) -> outbox.SendReport:
     """Send up to `limit` due emails, each exactly once as far as SMTP allows.
 
     The claim commits before any sending; no transaction is open during a network call;
     each outcome commits on its own, so that a crash loses at most the lease on what was
     claimed (sent again once the lease ends), never an email, and repeats no sent one.
+    Before each email the lease on that row is renewed on `clock` (the wall clock): a batch
+    slowed down past its lease skips what another sender took over instead of sending it twice.
     """
     report = outbox.SendReport()
     with unit_of_work(session):
-        claimed = outbox.claim(session, ctx, limit=limit)
-    for row_id in claimed:
+        claimed = outbox.claim(session, ctx, limit=limit, lease=lease)
+    for row_id in claimed.ids:
+        with unit_of_work(session):
+            now = ctx.at(clock()) if clock is not None else ctx
+            still_ours = outbox.renew(session, now, row_id=row_id, held_until=claimed.until, lease=lease)
+        if still_ours is None:
+            continue
         message = outbox.message_for(session, row_id, sender)
         session.rollback()  # no transaction is held open across the network call
         if message is None:
@@ -148,7 +167,13 @@ def send_due(
 def send(app: Flask) -> outbox.SendReport:
     with job_context(app) as ctx:
         settings = mail.MailSettings.from_config(app.config)
-        report = send_due(db.session, ctx, deliver=lambda message: mail.send(settings, message), sender=settings.sender)
+        report = send_due(
+            db.session,
+            ctx,
+            deliver=lambda message: mail.send(settings, message),
+            sender=settings.sender,
+            clock=entry.clock,
+        )
         if report.sent or report.retried or report.failed:
             log.info("Outbox: %s sent, %s to retry, %s failed", report.sent, report.retried, report.failed)
         return report
@@ -187,7 +212,132 @@ def build_scheduler(app: Flask, *, blocking: bool) -> Any:
     job_defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(job_defaults=job_defaults, timezone="UTC")
-    scheduler.add_job(tick, "interval", minutes=1, args=[app], id="reminders-tick", replace_existing=True)
-    scheduler.add_job(send, "interval", seconds=20, args=[app], id="outbox-send", replace_existing=True)
+    # A scheduler (re)started by a deploy ticks and sends at once rather than one interval
+    # later: what fell due while it was down goes out now. The wall clock, not entry.clock():
+    # a FIXED_NOW would put the first run years away.
+    at_once = datetime.now(UTC)
+    scheduler.add_job(
+        tick, "interval", minutes=1, args=[app], id="reminders-tick", replace_existing=True, next_run_time=at_once
+    )
+    scheduler.add_job(
+        send, "interval", seconds=20, args=[app], id="outbox-send", replace_existing=True, next_run_time=at_once
+    )
     scheduler.add_job(import_agenda, "cron", hour=4, minute=30, args=[app], id="agenda-import", replace_existing=True)
     return scheduler
+
+
+# One scheduler per database ----------------------------------------------------------------------
+
+# The PostgreSQL advisory lock's key ("LMsc"); advisory locks are per database, so that two
+# installations on one server do not see each other.
+SCHEDULER_LOCK_KEY = int.from_bytes(b"LMsc", "big")
+
+
+class SchedulerBusy(Exception):
+    """Another process already runs the scheduler on this database."""
+
+
+class SchedulerLock:
+    """The database's one-scheduler lock, held until release() or the end of the process.
+
+    Both kinds die with their process (a session of its own on PostgreSQL, an open file on
+    SQLite): a scheduler killed by a crash or a deploy never keeps the next one from starting.
+    """
+
+    def __init__(self, release: Callable[[], None]) -> None:
+        self._release: Callable[[], None] | None = release
+
+    def release(self) -> None:
+        if self._release is not None:
+            self._release()
+            self._release = None
+
+    def __enter__(self) -> SchedulerLock:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+
+def acquire_scheduler_lock(app: Flask) -> SchedulerLock:
+    """Take the lock that lets one process only run the scheduled jobs; SchedulerBusy if taken.
+
+    The jobs are safe to run twice at once, but some work (the agenda import, many fetches)
+    should not be done twice, and two schedulers by mistake are a sign of a broken deployment.
+    """
+    with app.app_context():
+        url = db.engine.url  # as Flask-SQLAlchemy resolved it: a relative SQLite path lands in instance/
+    if url.get_backend_name() == "postgresql":
+        return _postgres_lock(url)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_lock(url, Path(app.instance_path))
+    raise RuntimeError(f"No scheduler lock for the {url.get_backend_name()} database")
+
+
+_ONLY_ONE = (
+    "Only one may run per database, so that scheduled work is never done twice: "
+    "stop the other one first if this one is to replace it."
+)
+
+
+def _postgres_lock(url: URL) -> SchedulerLock:
+    # A connection of its own, outside the app's pool, open as long as the lock is held: the
+    # lock is the session's, not a transaction's, so it needs no open transaction.
+    engine = create_engine(
+        url, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args={"application_name": "lamalle-scheduler"}
+    )
+    connection = engine.connect()
+
+    def release() -> None:
+        connection.close()  # ends the session, and with it the lock
+        engine.dispose()
+
+    try:
+        if connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": SCHEDULER_LOCK_KEY}):
+            return SchedulerLock(release)
+        holder = connection.execute(
+            text(
+                "SELECT a.pid, a.client_addr, a.backend_start FROM pg_locks AS l"
+                " JOIN pg_stat_activity AS a ON a.pid = l.pid"
+                " WHERE l.locktype = 'advisory' AND l.granted AND l.database = a.datid"
+                " AND l.classid::bigint = 0 AND l.objid::bigint = :key AND l.objsubid = 1"
+            ),
+            {"key": SCHEDULER_LOCK_KEY},
+        ).first()
+    except BaseException:
+        release()
+        raise
+    release()
+    who = "by another session"
+    if holder is not None:
+        client, since = holder.client_addr or "local socket", f"{holder.backend_start:%Y-%m-%d %H:%M %Z}"
+        who = f"by the session of server process {holder.pid}, from {client}, since {since}"
+    raise SchedulerBusy(
+        f"Another scheduler is already running on this database (PostgreSQL advisory lock "
+        f"{SCHEDULER_LOCK_KEY}, held {who}). {_ONLY_ONE}"
+    )
+
+
+def _sqlite_lock(url: URL, instance_path: Path) -> SchedulerLock:
+    database = url.database
+    beside = Path(database) if database and database != ":memory:" else instance_path / "lamalle"
+    path = beside.with_name(beside.name + ".scheduler.lock")
+    handle = path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise SchedulerBusy(
+            f"Another scheduler is already running on this database (lock file {path}, held by process {holder}). "
+            f"{_ONLY_ONE}"
+        ) from None
+    except BaseException:
+        handle.close()
+        raise
+    # Who holds it, for the message a second scheduler prints; the lock itself is the flock.
+    handle.truncate(0)
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return SchedulerLock(handle.close)  # closing the file releases the lock; the file stays

@@ -63,8 +63,8 @@ _HOLDING_SQL = f"status IN {_HOLDING_LIST}"
 # holding bookings of one resource overlap (buffers included) is aborted, whatever wrote it.
 # Instants are stored as ISO text of one fixed width, so text order is time order. The
 # migration 0007 creates the same triggers; a batch migration that rebuilds the table must
-# create them again.
-SQLITE_NO_OVERLAP_TRIGGERS = tuple(
+# create them again. (The SQL is built from constants of this module only, never from input.)
+SQLITE_NO_OVERLAP_TRIGGERS = tuple(  # nosec B608
     f"""
     CREATE TRIGGER IF NOT EXISTS bookings_no_overlap_{when}
     BEFORE {what} ON bookings

@@ -17,7 +17,7 @@ from sqlalchemy import Select, extract, select
 
 from app.db import DbSession, lock
 from app.models import AgendaEvent, AgendaTheme, EventStatus, User
-from app.services import audit
+from app.services import audit, weblinks
 from app.services.calendar import local_midnight, shift_month
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
@@ -131,6 +131,7 @@ def _check(fields: EventFields) -> None:
         raise RuleViolation(_("La fin doit venir après le début."), field="ends_at")
     if any(a not in AUDIENCES for a in fields.audiences) or (fields.campaign and fields.campaign not in CAMPAIGNS):
         raise RuleViolation(_("Public ou campagne inconnus."))
+    weblinks.checked(fields.link, field="link")
 
 
 def _apply(session: DbSession, event: AgendaEvent, fields: EventFields) -> None:

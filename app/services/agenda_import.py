@@ -41,7 +41,7 @@ from sqlalchemy import select
 
 from app.db import DbSession, lock
 from app.models import AgendaEvent, AgendaSource, EventStatus
-from app.services import audit
+from app.services import audit, weblinks
 from app.services.calendar import local_midnight
 from app.services.context import ServiceContext
 from app.services.errors import NotFound, RuleViolation
@@ -159,7 +159,8 @@ def parse(
                         ends_at=max(ends_at, starts_at),
                         all_day=all_day,
                         town=_text(event, "LOCATION", 200),
-                        link=_text(event, "URL", 1000) or None,
+                        # A `javascript:` URL would become a link on a public page: web addresses only.
+                        link=weblinks.kept_or_dropped(_text(event, "URL", 1000)),
                         description=_text(event, "DESCRIPTION", 5000),
                     )
                 )

@@ -120,8 +120,17 @@ class SendReport:
     failed: int = 0
 
 
-def claim(session: DbSession, ctx: ServiceContext, *, limit: int = 50) -> list[int]:
-    """Take a lease on up to `limit` due rows; returns their ids.
+@dataclass(frozen=True)
+class Claim:
+    """Rows taken by one sender, and the end of its lease on them, which also tells the rows
+    this sender still holds from the ones another sender took over (see `renew`)."""
+
+    ids: list[int]
+    until: datetime
+
+
+def claim(session: DbSession, ctx: ServiceContext, *, limit: int = 10, lease: timedelta = LEASE) -> Claim:
+    """Take a lease on up to `limit` due rows.
 
     The caller commits the claim before sending anything, so that another sender skips
     these rows (PostgreSQL: SKIP LOCKED while this one is deciding; SQLite: the write lock).
@@ -141,8 +150,32 @@ def claim(session: DbSession, ctx: ServiceContext, *, limit: int = 50) -> list[i
         query = query.with_for_update(skip_locked=True)
     ids = list(session.scalars(query))
     if ids:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(claimed_until=now + LEASE))
-    return ids
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(claimed_until=now + lease))
+    return Claim(ids, now + lease)
+
+
+def renew(
+    session: DbSession, ctx: ServiceContext, *, row_id: int, held_until: datetime, lease: timedelta = LEASE
+) -> datetime | None:
+    """Just before sending one row: extend this sender's lease on it, from ctx.now (the wall
+    clock, not the batch's start); None when the row is no longer this sender's to send.
+
+    A slow SMTP server can make a batch outlast its lease, and another sender may then claim
+    what is left: that claim changes `claimed_until`, so the compare-and-set below fails and
+    this sender skips the row. Once renewed, nobody else can claim it before the new lease
+    ends, longer than one SMTP exchange may take."""
+    until = ctx.now + lease
+    done = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == row_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.claimed_until == held_until,
+        )
+        .values(claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return until if getattr(done, "rowcount", 0) == 1 else None
 
 
 def message_for(session: DbSession, row_id: int, sender: str) -> EmailMessage | None:

@@ -29,7 +29,7 @@ from app.models import (
     TrainingTopic,
     User,
 )
-from app.services import audit, feeds, ical, notify
+from app.services import audit, feeds, ical, notify, weblinks
 from app.services.catalogue import slugify
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
@@ -368,6 +368,7 @@ def _check_fields(fields: SessionFields) -> None:
         )
     if fields.mode == "online" and not fields.video_link:
         raise RuleViolation(_("Une session en ligne a besoin de son lien de visio."), field="video_link")
+    weblinks.checked(fields.video_link, field="video_link")
     if fields.mode == "in_person" and not (fields.place and fields.departement_code):
         raise RuleViolation(_("Une session sur place a besoin d'un lieu et d'un département."), field="place")
 

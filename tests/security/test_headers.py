@@ -36,3 +36,11 @@ def test_no_page_template_holds_inline_script_or_event_handlers(template):
     assert not INLINE_SCRIPT.search(text), template
     assert not INLINE_HANDLER.search(text), template
     assert not INLINE_STYLE.search(text), template
+
+
+def test_behind_a_trusted_proxy_its_forwarded_scheme_counts_and_otherwise_it_does_not(make_app):
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+    trusting = make_app(TRUSTED_PROXIES=1).test_client().get("/", headers=forwarded)
+    assert "Strict-Transport-Security" in trusting.headers
+    wary = make_app(TRUSTED_PROXIES=0).test_client().get("/", headers=forwarded)
+    assert "Strict-Transport-Security" not in wary.headers

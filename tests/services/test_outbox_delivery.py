@@ -317,8 +317,56 @@ def test_claims_are_committed_before_anything_is_sent(session, ctx):
     def deliver(message):
         # What another sender would see now: the rows already leased, so it leaves them.
         with unit_of_work(session):
-            seen_claimed.append(outbox.claim(session, ctx(now=NOW), limit=10))
+            seen_claimed.append(outbox.claim(session, ctx(now=NOW), limit=10).ids)
 
     report = jobs.send_due(session, ctx(now=NOW), deliver=deliver, sender="x@example.org")
     assert report.sent == 3 and seen_claimed == [[], [], []]
     assert set(session.scalars(select(OutboxMessage.key).where(OutboxMessage.status == OutboxStatus.SENT))) == set(keys)
+
+
+class _VerySlowCollect(_Collect):
+    """An SMTP server slow enough for a batch of a few emails to outlast a short lease."""
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(0.4)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_batch_slowed_past_its_lease_is_never_sent_again_by_a_second_sender(app, session):
+    from aiosmtpd.controller import Controller
+
+    from app.extensions import db
+    from tests.factories import ctx
+
+    keys = queue_many(session, 6, LONG_AGO)
+    session.commit()
+    handler = _VerySlowCollect()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings = settings_for(controller.port)
+    lease = timedelta(seconds=1)  # six emails at 0.4 s each outlast it: the second sender finds rows to take
+
+    def sender(delay: float) -> None:
+        time.sleep(delay)
+        with app.app_context():
+            try:
+                jobs.send_due(
+                    db.session,
+                    ctx(now=datetime.now(UTC)),
+                    deliver=lambda m: mail.send(settings, m),
+                    sender=settings.sender,
+                    lease=lease,
+                    clock=lambda: datetime.now(UTC),
+                )
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=sender, args=(delay,)) for delay in (0, 1.3)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        controller.stop()
+    assert Counter(str(m["X-LaMalle-Key"]) for m in handler.messages) == Counter(keys)
