@@ -79,6 +79,7 @@ screenshots: install-dev translations browser
 extract-messages: install-dev
 	$(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
 	$(BIN)/pybabel --quiet update --no-fuzzy-matching -i app/translations/messages.pot -d app/translations
+	$(BIN)/python tools/french_plurals.py
 
 # La Malle and a minimal Flask app under the same gunicorn, driven by wrk (installed if missing):
 # `make bench DB=postgres SCALE=1 DURATION=5`; BENCH_ARGS=--no-scaling skips the pass at SCALE/10.

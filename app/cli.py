@@ -133,6 +133,26 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(error.message) from error
         click.echo(f"{address} is an administrator.")
 
+    @app.cli.command("create-token")
+    @click.argument("email")
+    @click.option("--name", required=True, help="What the token is for (a script, a partner's site).")
+    def create_token(email: str, name: str) -> None:
+        """Create a personal API token acting as EMAIL; the token alone goes to standard output."""
+        from app.services import tokens
+
+        try:
+            with unit_of_work(db.session):
+                user = accounts.find_by_email(db.session, email)
+                if user is None:
+                    raise click.ClickException(f"No account for {email}.")
+                made = tokens.create(db.session, entry.for_cli(), name=name, user=user)
+                secret, prefix = made.secret, made.token.prefix
+        except DomainError as error:
+            raise click.ClickException(error.message) from error
+        # Only the token on stdout, so that `TOKEN=$(flask create-token …)` works; the rest on stderr.
+        click.echo(f"API token {prefix}… created for {email}; it is shown only this once.", err=True)
+        click.echo(secret)
+
     @app.cli.command("send-due")
     def send_due() -> None:
         """Write the reminders due now, then send what the outbox holds (for cron, every minute)."""
@@ -154,7 +174,6 @@ def register_cli(app: Flask) -> None:
         """Import partners' calendars: every source with an address, or one file into one source."""
         from app import jobs
         from app.models import AgendaSource
-        from app.services import agenda_import
 
         if path:
             source = db.session.get(AgendaSource, source_id) if source_id else None
@@ -163,8 +182,7 @@ def register_cli(app: Flask) -> None:
             with open(path, "rb") as handle:
                 data = handle.read()
             name = source.name
-            with unit_of_work(db.session):
-                report = agenda_import.import_bytes(db.session, entry.for_cli(), source=source, data=data)
+            report = jobs.import_file(db.session, entry.for_cli(), source=source, data=data)
             reports = {name: report}
         else:
             reports = jobs.import_agenda(app)

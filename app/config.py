@@ -35,6 +35,18 @@ def _instance_secret(instance_path: Path, filename: str, make) -> str:
     return value
 
 
+def _served_at() -> str:
+    """Where `make run` serves (HOST and PORT, as the Makefile passes them), for the links in
+    emails when SITE_URL is not set: `PORT=5077 make run` must not send links to port 5000. A
+    server listening on every interface is reached, from this machine, at 127.0.0.1."""
+    host = os.environ.get("HOST", "").strip() or "127.0.0.1"
+    if host in {"0.0.0.0", "::"}:  # nosec B104 (compared with HOST, never bound here)
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{os.environ.get('PORT', '').strip() or '5000'}"
+
+
 def normalise_database_url(url: str) -> str:
     """Let operators paste the URL their host gives them (postgres://, postgresql://)."""
     for prefix in ("postgres://", "postgresql://"):
@@ -61,7 +73,7 @@ def load(instance_path: Path, given: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SECRET_KEY": secret_key,
         "CREDENTIALS_KEY": credentials_key,
-        "SITE_URL": os.environ.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "SITE_URL": (os.environ.get("SITE_URL") or _served_at()).rstrip("/"),
         "TIMEZONE": os.environ.get("TIMEZONE", "Europe/Paris"),
         "DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE", "fr"),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
@@ -81,10 +93,19 @@ def load(instance_path: Path, given: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024))),
         "PHOTO_MAX_BYTES": int(os.environ.get("PHOTO_MAX_BYTES", str(5 * 1024 * 1024))),
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", ""),
+        # Seconds for the whole download of a partner's calendar (connect, headers, body, redirects).
+        "AGENDA_IMPORT_TIMEOUT": float(os.environ.get("AGENDA_IMPORT_TIMEOUT", "30")),
+        # Tests only (their servers listen on 127.0.0.1): never from the environment, so that no
+        # deployment opens the import to the machine's own services by mistake.
+        "AGENDA_IMPORT_ALLOW_LOOPBACK": False,
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
         # Proxies in front (nginx: 1) whose X-Forwarded-For/-Proto/-Host are trusted: without it,
         # every visitor is 127.0.0.1 to the per-address limits.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        # Calls to /api/ per token (per address without one).
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "300 per minute"),
+        # Each worker keeps the text of the feeds' events it wrote, up to this size (~0.6 KB an event).
+        "FEED_CACHE_BYTES": int(os.environ.get("FEED_CACHE_BYTES", str(64 * 1024 * 1024))),
         # The "remember me" cookie is flagged like the session cookie it stands in for.
         "REMEMBER_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
         # Constant settings, kept here so that one file tells the whole configuration.

@@ -227,6 +227,7 @@ def load(session: DbSession, ctx: ServiceContext) -> None:
         people = _people(session, ctx.at(ctx.now - SET_UP))
         admin = ctx.acting_as(people["admin"])
         categories = _catalogue(session, admin.at(ctx.now - SET_UP))
+        _names_in_english(session, admin.at(ctx.now - SET_UP), categories)
         _bookings(session, ctx, people)
         _trainings(session, ctx, people, categories)
         _agenda(session, ctx, people)
@@ -266,6 +267,56 @@ def _people(session: DbSession, ctx: ServiceContext) -> dict[str, User]:
         if "admin" in people:
             approver = ctx.acting_as(people["admin"])
     return people
+
+
+# The demo's admin-entered names in English, by slug: (singular, plural) for categories.
+CATEGORY_NAMES_EN = {
+    "micro": ("Microphone", "Microphones"),
+    "camera": ("Camera", "Cameras"),
+    "eclairage": ("Light", "Lights"),
+    "kit-streaming": ("Streaming kit", "Streaming kits"),
+    "stand-plv": ("Display stand", "Display stands"),
+    "kit-communication": ("Communication kit", "Communication kits"),
+    "compte-visio": ("Video-conference account", "Video-conference accounts"),
+    "compte-quiz": ("Quiz account", "Quiz accounts"),
+}
+TOPIC_NAMES_EN = {
+    "obs-studio": "OBS Studio",
+    "droits": "Copyright and image rights",
+    "live-video": "Making a live video",
+    "zoom": "Hosting with Zoom",
+    "kahoot": "Interactive quizzes with Kahoot!",
+}
+THEME_NAMES_EN = {
+    "science-et-sport": "Science and sport",
+    "tourisme": "Science tourism",
+    "art-science": "Art and science",
+    "scolaire": "Schools",
+    "festival": "Festival",
+    "fete-de-la-science": "Science festival (Fête de la science)",
+}
+
+
+def _names_in_english(session: DbSession, ctx: ServiceContext, categories: dict[str, Category]) -> None:
+    """What an admin would type in the English fields: the topics and themes come with the
+    site (migrations), the categories with the demo."""
+    for slug, (name_en, plural_en) in CATEGORY_NAMES_EN.items():
+        if slug in categories:
+            categories[slug].name_en, categories[slug].name_plural_en = name_en, plural_en
+    for topic in session.scalars(select(TrainingTopic)):
+        if topic.slug in TOPIC_NAMES_EN:
+            training.save_topic(
+                session,
+                ctx,
+                topic=topic,
+                name=topic.name,
+                description=topic.description,
+                name_en=TOPIC_NAMES_EN[topic.slug],
+            )
+    themes = {theme.slug: theme.id for theme in session.scalars(select(AgendaTheme))}
+    agenda.name_themes_in_english(
+        session, ctx, names={themes[slug]: name for slug, name in THEME_NAMES_EN.items() if slug in themes}
+    )
 
 
 def _catalogue(session: DbSession, ctx: ServiceContext) -> dict[str, Category]:

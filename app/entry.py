@@ -70,6 +70,12 @@ def for_request() -> ServiceContext:
     return build(current_app._get_current_object(), actor)  # type: ignore[attr-defined]
 
 
+def for_api(user: User | None) -> ServiceContext:
+    """An API call acts as the owner of its token (None for the public reads), never as the
+    person a session cookie names: cookies do not authenticate the API."""
+    return build(current_app._get_current_object(), user)  # type: ignore[attr-defined]
+
+
 def console_operator() -> User:
     """Whom the command line acts as: an administrator without an account.
 

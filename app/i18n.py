@@ -7,18 +7,23 @@ clock with « h », Europe/Paris whatever the server's zone.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
+from babel import support
 from babel.dates import format_date as babel_format_date
 from flask import current_app, has_app_context, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
+from wtforms.i18n import messages_path
 
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # the CLI, the scheduler (emails force the person's own)
         return current_app.config["DEFAULT_LOCALE"]
+    if request.path.startswith("/api/") and request.path != "/api/docs":  # the docs are a page
+        return _api_locale(languages)
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return str(current_user.locale)
     chosen = session.get("lang")
@@ -27,6 +32,19 @@ def select_locale() -> str:
     asked = request.args.get("lang")
     if asked in languages:
         return str(asked)
+    return str(current_app.config["DEFAULT_LOCALE"])
+
+
+def _api_locale(languages: tuple[str, ...]) -> str:
+    """An API caller's language: Accept-Language, else its token owner's (put in the request's
+    environ by app/web/api/auth.py), else the default. Neither the session nor its cookie is read:
+    they belong to the pages, and reading them here would tie an API answer to a browser's login."""
+    asked = request.accept_languages.best_match(languages)
+    if asked:
+        return str(asked)
+    owner = request.environ.get("lamalle.api_user")
+    if owner is not None and owner.locale in languages:
+        return str(owner.locale)
     return str(current_app.config["DEFAULT_LOCALE"])
 
 
@@ -45,6 +63,9 @@ def _lang() -> str:
         return "fr"
 
 
+NBSP = "\u00a0"
+
+
 def to_local(value: datetime, zone: ZoneInfo | None = None) -> datetime:
     return value.astimezone(zone or app_zone())
 
@@ -57,10 +78,11 @@ def format_day(value: date | datetime, zone: ZoneInfo | None = None) -> str:
 
 
 def format_time(value: datetime, zone: ZoneInfo | None = None) -> str:
-    """« 10 h 00 » in French, « 10:00 » in English."""
+    """« 10 h 00 » in French (non-breaking spaces: never « 10 h » on one line and « 00 » on the next),
+    « 10:00 » in English."""
     local = to_local(value, zone)
     if _lang() == "fr":
-        return f"{local.hour} h {local.minute:02d}"
+        return f"{local.hour}{NBSP}h{NBSP}{local.minute:02d}"
     return f"{local.hour:02d}:{local.minute:02d}"
 
 
@@ -101,13 +123,41 @@ def utcnow() -> datetime:
     return clock()
 
 
+@cache
+def _form_catalogue(locale: str) -> support.NullTranslations:
+    """WTForms' own messages (« Ce champ est obligatoire. ») in one language, parsed once."""
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _FormTranslations:
+    """What Flask-WTF asks for WTForms' messages: the request's language, from the cache above."""
+
+    def ugettext(self, string: str) -> str:
+        return _form_catalogue(_lang()).ugettext(string)
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return _form_catalogue(_lang()).ungettext(singular, plural, n)
+
+
+FORM_TRANSLATIONS = _FormTranslations()
+
+
+def _share_form_translations() -> None:
+    # Flask-WTF would otherwise load and parse WTForms' catalogue again for every request that
+    # builds a form; it takes the one the request already carries (flask_wtf/i18n.py).
+    request.wtforms_translations = FORM_TRANSLATIONS  # type: ignore[attr-defined]
+
+
 def register_filters(app) -> None:
+    """What pages and forms read in the reader's language: the date filters of the templates,
+    and WTForms' messages, shared by every request of one language."""
     app.jinja_env.filters.update(
         day=format_day,
         time=format_time,
         datetime=format_datetime,
         period=lambda start, end: format_period(start, end),
     )
+    app.before_request(_share_form_translations)
 
 
 class UnusableLocalTime(ValueError):

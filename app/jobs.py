@@ -20,14 +20,16 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import URL, create_engine, select, text
 from sqlalchemy.pool import NullPool
 
 from app import entry
 from app.db import DbSession, unit_of_work
 from app.extensions import db
-from app.models import AgendaSource, OutboxStatus
+from app.models import AgendaSource, Booking, OutboxStatus
 from app.services import agenda_import, mail, outbox, release, reminders, waitlist
 from app.services.context import ServiceContext
 from app.services.errors import DomainError
@@ -64,37 +66,33 @@ def write_reminders(session: DbSession, ctx: ServiceContext) -> int:
         return reminders.write(session, ctx, drafts=drafts)
 
 
-def release_unused(session: DbSession, ctx: ServiceContext) -> int:
-    """Release the account bookings nobody opened; returns how many.
-
-    Finding them only reads; each release is a unit of work of its own, so that one refused
-    (revealed meanwhile) or failing leaves the others released."""
-    found = release.due(session, ctx)
+def _one_by_one(session: DbSession, found: list[Booking], act: Callable[[Booking], object], what: str) -> int:
+    """Act on each booking found (by a read that is ended here) in a unit of work of its own, so
+    that one refused (changed meanwhile) or failing leaves the others done; returns how many
+    were done (`act` answers None for one that no longer needed it)."""
     session.rollback()  # ends the read transaction
-    released = 0
+    done = 0
     for booking in found:
         try:
             with unit_of_work(session):
-                if release.release(session, ctx, booking=booking) is not None:
-                    released += 1
+                if act(booking) is not None:
+                    done += 1
         except DomainError as refused:  # e.g. the database refused the change: the others still go
-            log.warning("Booking %s not released: %s", booking.id, refused)
-    return released
+            log.warning("Booking %s not %s: %s", booking.id, what, refused)
+    return done
+
+
+def release_unused(session: DbSession, ctx: ServiceContext) -> int:
+    """Release the account bookings nobody opened; returns how many."""
+    found = release.due(session, ctx)
+    return _one_by_one(session, found, lambda b: release.release(session, ctx, booking=b), "released")
 
 
 def settle_waitlist(session: DbSession, ctx: ServiceContext) -> int:
-    """Let unanswered waitlist holds lapse (each passing its slot on, in a unit of work of its
-    own) and end the wishes whose period has begun; returns how many holds lapsed."""
+    """Let unanswered waitlist holds lapse (each passing its slot on) and end the wishes whose
+    period has begun; returns how many holds lapsed."""
     found = waitlist.due_lapses(session, ctx)
-    session.rollback()  # ends the read transaction
-    lapsed = 0
-    for booking in found:
-        try:
-            with unit_of_work(session):
-                if waitlist.lapse(session, ctx, booking=booking) is not None:
-                    lapsed += 1
-        except DomainError as refused:
-            log.warning("Hold %s not lapsed: %s", booking.id, refused)
+    lapsed = _one_by_one(session, found, lambda b: waitlist.lapse(session, ctx, booking=b), "lapsed")
     with unit_of_work(session):
         waitlist.expire_passed(session, ctx)
     return lapsed
@@ -182,25 +180,91 @@ def send(app: Flask) -> outbox.SendReport:
 # Partners' calendars -----------------------------------------------------------------------------
 
 
-def import_source(session: DbSession, ctx: ServiceContext, *, source: AgendaSource) -> agenda_import.ImportReport:
-    """Fetch a partner's calendar outside any transaction (it may take the whole timeout),
-    then import it in a unit of work of its own; an unreachable address is reported on the source."""
+def _read_apart(ctx: ServiceContext, data: bytes, limits: agenda_import.ImportLimits) -> agenda_import.Parsed:
+    """A partner's file is read in a process of its own (agenda_import.parse_isolated), never here.
+
+    A subprocess rather than a thread or a job of this process: only a process can be given a
+    memory and CPU limit by the operating system and be killed at its wall-clock budget. A file
+    that makes the reading swell or spin costs that process alone, never the scheduler that also
+    sends the emails (nor a web worker), and the next source is read all the same.
+    """
+    return agenda_import.parse_isolated(
+        data, window_start=ctx.now, zone=ctx.zone, locale=str(get_locale() or ctx.default_locale), limits=limits
+    )
+
+
+def import_source(
+    session: DbSession,
+    ctx: ServiceContext,
+    *,
+    source: AgendaSource,
+    limits: agenda_import.ImportLimits | None = None,
+) -> agenda_import.ImportReport:
+    """Fetch a partner's calendar and read it outside any transaction (each within its budget),
+    then store it in a unit of work of its own; an unreachable or refused address, or a file over
+    its reading budget, is reported on the source and changes nothing."""
+    limits = limits or agenda_import.ImportLimits.from_config(current_app.config)
     url = source.url or ""
     session.rollback()  # no read transaction held open across the network either
     try:
-        data = agenda_import.fetch(url)
-    except agenda_import.FetchError as error:
+        parsed = _read_apart(ctx, agenda_import.fetch(url, limits=limits), limits)
+    except agenda_import.ImportFailed as error:
         with unit_of_work(session):
             return agenda_import.record_fetch_error(session, ctx, source=source, error=error)
     with unit_of_work(session):
-        return agenda_import.import_bytes(session, ctx, source=source, data=data)
+        return agenda_import.import_parsed(session, ctx, source=source, parsed=parsed)
+
+
+def import_file(
+    session: DbSession,
+    ctx: ServiceContext,
+    *,
+    source: AgendaSource,
+    data: bytes,
+    limits: agenda_import.ImportLimits | None = None,
+) -> agenda_import.ImportReport:
+    """An uploaded file, read apart as a fetched one is (for the admin's upload and the command line)."""
+    agenda_import.require_importer(ctx)
+    limits = limits or agenda_import.ImportLimits.from_config(current_app.config)
+    session.rollback()
+    try:
+        parsed = _read_apart(ctx, data, limits)
+    except agenda_import.ImportFailed as error:
+        with unit_of_work(session):
+            return agenda_import.record_fetch_error(session, ctx, source=source, error=error)
+    with unit_of_work(session):
+        return agenda_import.import_parsed(session, ctx, source=source, parsed=parsed)
 
 
 def import_agenda(app: Flask) -> dict[str, agenda_import.ImportReport]:
-    """Every partner calendar that has an address, one after the other."""
+    """Every partner calendar that has an address, one after the other; one that fails, whatever
+    the reason, is reported on its source and the others are imported all the same."""
     with job_context(app) as ctx:
+        limits = agenda_import.ImportLimits.from_config(app.config)
         sources = db.session.scalars(select(AgendaSource).where(AgendaSource.url.is_not(None))).all()
-        return {source.name: import_source(db.session, ctx, source=source) for source in sources}
+        reports: dict[str, agenda_import.ImportReport] = {}
+        for source in sources:
+            source_id, name = source.id, source.name
+            try:
+                reports[name] = import_source(db.session, ctx, source=source, limits=limits)
+            except Exception:  # a database error, a bug: this source only
+                log.exception("Agenda import of source %s failed", source_id)
+                db.session.rollback()
+                reports[name] = _record_failure(db.session, ctx, source, source_id)
+        return reports
+
+
+def _record_failure(
+    session: DbSession, ctx: ServiceContext, source: AgendaSource, source_id: int
+) -> agenda_import.ImportReport:
+    failure = agenda_import.ImportFailed(_("Erreur inattendue pendant l'import : rien n'a été modifié."))
+    try:
+        with unit_of_work(session):
+            return agenda_import.record_fetch_error(session, ctx, source=source, error=failure)
+    except Exception:  # the database itself is failing: the log has it
+        log.exception("Agenda import of source %s: the failure could not be recorded", source_id)
+        session.rollback()
+        return agenda_import.ImportReport(error=str(failure))
 
 
 def build_scheduler(app: Flask, *, blocking: bool) -> Any:

@@ -118,6 +118,27 @@ def _empty_tables() -> None:
             conn.execute(table.delete())
 
 
+# The kept tables a test may write to (an admin's form, a fuzzer), parents first.
+RESTORABLE_TABLES = ("training_topics", "agenda_themes", "guide_pages", "guide_revisions")
+
+
+@pytest.fixture
+def kept_tables_restored(app, session):
+    """For tests that write to the tables kept between tests: they are put back as they were."""
+    tables = [db.metadata.tables[name] for name in RESTORABLE_TABLES]
+    with db.engine.connect() as conn:
+        saved = {table.name: [dict(row._mapping) for row in conn.execute(table.select())] for table in tables}
+    yield
+    db.session.remove()
+    _empty_tables()  # first what refers to them (sessions of a new topic, events of a new theme)
+    with db.engine.begin() as conn:
+        for table in reversed(tables):
+            conn.execute(table.delete())
+        for table in tables:
+            if saved[table.name]:
+                conn.execute(table.insert(), saved[table.name])
+
+
 @pytest.fixture
 def ctx(app):
     """A service context: `ctx(actor, now=…)`; NOW (a Monday morning of 2027) unless told."""

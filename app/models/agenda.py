@@ -41,6 +41,8 @@ class AgendaTheme(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(80))
+    # Shown to English readers; empty = the French name.
+    name_en: Mapped[str] = mapped_column(String(80), default="", server_default="")
 
 
 event_themes = Table(

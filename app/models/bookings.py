@@ -118,6 +118,8 @@ class Booking(ICalTouched, Model):
         ).ddl_if(dialect="postgresql"),
         # Window reads (a resource's week, month, "free between") scan one resource's range.
         Index("ix_bookings_resource_window", "resource_id", "starts_at", "held_until"),
+        # A feed lists what a resource holds from a month ago on: (resource, held until).
+        Index("ix_bookings_resource_held_until", "resource_id", "held_until"),
     )
 
     # Which states each action may start from; the services ask `can(action)` before acting.

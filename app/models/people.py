@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, String, Table, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model, db
@@ -56,6 +56,8 @@ class Organisation(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(160), unique=True)
     kind: Mapped[str] = mapped_column(String(20), default=OrganisationKind.ASSOCIATION.value)
+    # A structure typed in at registration waits for an admin to confirm it.
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     departement_code: Mapped[str | None] = mapped_column(ForeignKey("departements.code"))
 
     departement: Mapped[Departement | None] = relationship()

@@ -31,6 +31,9 @@ class Category(Model):
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(80))
     name_plural: Mapped[str] = mapped_column(String(80))
+    # Shown to English readers; empty = the French name.
+    name_en: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    name_plural_en: Mapped[str] = mapped_column(String(80), default="", server_default="")
     description: Mapped[str] = mapped_column(Text, default="")
     # Physical items are handed over and brought back at the host's; accounts are not.
     needs_pickup: Mapped[bool] = mapped_column(Boolean, default=True)

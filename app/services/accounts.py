@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.db import DbSession, lock
-from app.models import Departement, Organisation, Role, User, UserRole
+from app.models import (
+    ApiToken,
+    Booking,
+    Departement,
+    Enrolment,
+    EnrolmentStatus,
+    Organisation,
+    Role,
+    TrainingSession,
+    User,
+    UserRole,
+)
 from app.services import audit, notify
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
@@ -31,6 +44,27 @@ def normalise_email(email: str) -> str:
 
 def find_by_email(session: DbSession, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def french_sort_key(name: str) -> tuple[str, str]:
+    """Where a French reader files a name: « Émile » among the E, not after the Z where a
+    byte-wise sort (SQLite's, PostgreSQL's under the C collation) puts him; « œ » as « oe ».
+    Accents and case break ties only."""
+    folded = unicodedata.normalize("NFKD", name.casefold().replace("œ", "oe").replace("æ", "ae"))
+    return "".join(c for c in folded if not unicodedata.combining(c)), name
+
+
+def sorted_user_ids(session: DbSession, *, pending_only: bool = False, text: str = "") -> list[int]:
+    """Ids of the people the admin list shows, accounts to approve first, then by name in French
+    order. Sorted here rather than in SQL, where neither database knows French on its own."""
+    query = select(User.id, User.display_name, User.approved_at.is_not(None))
+    if pending_only:
+        query = query.where(User.approved_at.is_(None))
+    if text:
+        pattern = f"%{text.lower()}%"
+        query = query.where(func.lower(User.display_name).like(pattern) | User.email.like(pattern))
+    rows = sorted(session.execute(query).all(), key=lambda row: (row[2], french_sort_key(row[1]), row[0]))
+    return [row[0] for row in rows]
 
 
 def get_user(session: DbSession, user_id: int) -> User:
@@ -120,7 +154,44 @@ def register(
     return user
 
 
-def register_from_form(session: DbSession, ctx: ServiceContext, *, email: str, password: str, **fields: Any) -> None:
+def structure_named(session: DbSession, name: str, departement: Departement | None) -> Organisation:
+    """The structure of this name (letter case aside), or a new one that waits for an admin to
+    confirm it: typed in at registration, it is not offered to others until then."""
+    name = " ".join(name.split())
+    if not name:
+        raise RuleViolation(_("Donnez le nom de votre structure."), field="new_organisation")
+    found = session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.lower()))
+    if found is not None:
+        return found
+    organisation = Organisation(
+        name=name[:160], confirmed=False, departement_code=departement.code if departement else None
+    )
+    session.add(organisation)
+    session.flush()
+    return organisation
+
+
+def confirm_organisation(session: DbSession, ctx: ServiceContext, *, organisation: Organisation) -> None:
+    ctx.require_admin()
+    organisation.confirmed = True
+    audit.record(session, ctx, subject_type="organisation", subject_id=organisation.id, action="confirm")
+
+
+def unconfirmed_organisations(session: DbSession) -> list[Organisation]:
+    return list(
+        session.scalars(select(Organisation).where(Organisation.confirmed.is_(False)).order_by(Organisation.name))
+    )
+
+
+def register_from_form(
+    session: DbSession,
+    ctx: ServiceContext,
+    *,
+    email: str,
+    password: str,
+    new_organisation: str = "",
+    **fields: Any,
+) -> None:
     """The public registration form: a new member as `register` makes one, or, when the address
     already has an account, nothing but an email to it.
 
@@ -130,6 +201,8 @@ def register_from_form(session: DbSession, ctx: ServiceContext, *, email: str, p
     check_password_strength(password)
     existing = find_by_email(session, email)
     if existing is None:
+        if new_organisation.strip():
+            fields["organisation"] = structure_named(session, new_organisation, fields.get("departement"))
         user = register(session, ctx, email=email, password=password, **fields)
         notify.email_user(
             session,
@@ -253,6 +326,75 @@ def change_password(session: DbSession, ctx: ServiceContext, *, user: User, curr
     user.password_hash = generate_password_hash(new)
     user.renew_login_token()
     audit.record(session, ctx, subject_type="user", subject_id=user.id, action="password")
+
+
+# Leaving ---------------------------------------------------------------------------------------
+
+DELETED_NAME = _l("Compte supprimé")
+
+
+def deletion_blockers(session: DbSession, ctx: ServiceContext, *, user: User) -> list[str]:
+    """What must end before the account can go: a booking that still holds an item or an
+    account (the host must know whom to ask for it back), a seat in a session still to come."""
+    blockers = []
+    bookings = session.scalar(
+        select(func.count(Booking.id)).where(Booking.user_id == user.id, ~Booking.is_past_at(ctx.now))
+    )
+    if bookings:
+        blockers.append(
+            ngettext(
+                "%(num)d réservation en cours ou à venir : annulez-la ou rendez le matériel d'abord.",
+                "%(num)d réservations en cours ou à venir : annulez-les ou rendez le matériel d'abord.",
+                bookings,
+            )
+        )
+    seats = session.scalar(
+        select(func.count(Enrolment.id))
+        .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
+        .where(
+            Enrolment.user_id == user.id,
+            Enrolment.status.in_((EnrolmentStatus.REGISTERED, EnrolmentStatus.WAITLISTED)),
+            TrainingSession.ends_at > ctx.now,
+        )
+    )
+    if seats:
+        blockers.append(
+            ngettext(
+                "%(num)d inscription à une formation à venir : désinscrivez-vous d'abord.",
+                "%(num)d inscriptions à des formations à venir : désinscrivez-vous d'abord.",
+                seats,
+            )
+        )
+    if user.is_admin and session.scalar(select(func.count(UserRole.user_id)).where(UserRole.role == Role.ADMIN)) == 1:
+        blockers.append(_("Vous êtes le seul administrateur : nommez-en un autre d'abord."))
+    return blockers
+
+
+def delete_account(session: DbSession, ctx: ServiceContext, *, user: User) -> None:
+    """Remove a person's data but keep what the network counts: the user row stays, anonymised
+    (its bookings and sign-ups still add up in the reports), with every personal field cleared,
+    the texts they wrote on bookings removed, and no way to log in again."""
+    _require_self_or_admin(ctx, user)
+    user = _locked(session, user)
+    blockers = deletion_blockers(session, ctx, user=user)
+    if blockers:
+        raise RuleViolation(" ".join(blockers))
+    user.email = f"supprime-{user.id}@lamalle.invalid"
+    user.display_name = str(DELETED_NAME)
+    # Not a hash any password can match: the account cannot be logged into, nor reset.
+    user.password_hash = "!"
+    user.phone = None
+    user.feed_token = None
+    user.reminder_opt_outs = ""
+    user.active = False
+    user.renew_login_token()
+    user.role_rows = [row for row in user.role_rows if row.role == Role.MEMBER]
+    user.hosted_departements = []
+    for booking in session.scalars(select(Booking).where(Booking.user_id == user.id)):
+        booking.purpose = ""
+    for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+        token.revoked_at = ctx.now
+    audit.record(session, ctx, subject_type="user", subject_id=user.id, action="delete")
 
 
 # Forgotten passwords -----------------------------------------------------------------------------

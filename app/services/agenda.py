@@ -248,3 +248,12 @@ def region_supported(session: DbSession, year: int) -> dict[str | None, list[Age
 
 def themes(session: DbSession) -> list[AgendaTheme]:
     return list(session.scalars(select(AgendaTheme).order_by(AgendaTheme.name)))
+
+
+def name_themes_in_english(session: DbSession, ctx: ServiceContext, *, names: dict[int, str]) -> None:
+    """The English names of the themes, by theme id; empty shows the French name in English."""
+    ctx.require_admin()
+    for theme in themes(session):
+        if theme.id in names and theme.name_en != names[theme.id]:
+            theme.name_en = names[theme.id]
+            audit.record(session, ctx, subject_type="theme", subject_id=theme.id, action="save")

@@ -5,13 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from app.db import DbSession
+from app.i18n import format_period
 from app.models import Blackout, Booking, Resource, User
 from app.services import audit
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, Forbidden, NotFound, RuleViolation
+
+# Bookings a refused closure names in its message; the page links every one.
+SHOWN = 5
+
+
+class ClosureConflict(Conflict):
+    """Bookings hold what the closure would close: `bookings` are they, for the page to link."""
+
+    bookings: list[Booking]
+
+
+def _named(booking: Booking, ctx: ServiceContext) -> str:
+    return _(
+        "n° %(id)d, %(resource)s pour %(who)s, %(when)s",
+        id=booking.id,
+        resource=booking.resource.name,
+        who=booking.user.display_name,
+        when=format_period(booking.starts_at, booking.ends_at, ctx.zone),
+    )
 
 
 def _require_host(actor: User, code: str) -> None:
@@ -35,9 +56,12 @@ def create(
     _require_host(actor, code)
     if ends_at <= starts_at:
         raise RuleViolation(_("La fin doit venir après le début."), field="ends_at")
+    if ends_at <= ctx.now:
+        # Members are shown closures still to come; one already over would be kept but never seen.
+        raise RuleViolation(_("Cette période est déjà passée : choisissez des dates à venir."), field="ends_at")
     if not reason.strip():
         raise RuleViolation(_("Indiquez la raison, elle est montrée aux membres."), field="reason")
-    clash = select(Booking.id).where(
+    clash = select(Booking).where(
         Booking.is_holding,
         Booking.starts_at < ends_at,
         Booking.held_until > starts_at,
@@ -46,14 +70,20 @@ def create(
         clash = clash.where(Booking.resource_id == resource.id)
     else:
         clash = clash.join(Resource, Resource.id == Booking.resource_id).where(Resource.departement_code == code)
-    clashing = list(session.scalars(clash))
+    clashing = list(session.scalars(clash.order_by(Booking.starts_at, Booking.id)).unique())
     if clashing:
-        raise Conflict(
-            _(
-                "%(n)d réservation(s) tombent dans cette période : annulez-les ou choisissez d'autres dates.",
-                n=len(clashing),
+        refused = ClosureConflict(
+            ngettext(
+                "%(num)d réservation tombe dans cette période : %(which)s. Annulez-la ou choisissez d'autres dates.",
+                "%(num)d réservations tombent dans cette période : %(which)s. "
+                "Annulez-les ou choisissez d'autres dates.",
+                len(clashing),
+                which=" ; ".join(_named(booking, ctx) for booking in clashing[:SHOWN])
+                + ("…" if len(clashing) > SHOWN else ""),
             )
         )
+        refused.bookings = clashing
+        raise refused
     blackout = Blackout(
         resource_id=resource.id if resource else None,
         departement_code=None if resource else code,

@@ -15,13 +15,14 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from flask_babel import ngettext
+from sqlalchemy import Select, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from app.db import DbSession, lock, savepoint
 from app.i18n import format_datetime
 from app.models import Booking, BookingStatus, Category, Resource, User
-from app.services import audit, availability, feeds, ical, notify, pickup
+from app.services import audit, availability, durations, feeds, ical, notify, pickup
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, DomainError, Forbidden, NotFound, RuleViolation
 
@@ -91,7 +92,10 @@ def _check_period(
         raise RuleViolation(_("La fin doit venir après le début."), field="ends_at")
     if ends_at - starts_at > timedelta(hours=category.max_duration_hours):
         raise RuleViolation(
-            _("Trop long : %(n)d heures au plus pour cette catégorie.", n=category.max_duration_hours),
+            _(
+                "Trop long : %(duration)s au plus pour cette catégorie.",
+                duration=durations.words(category.max_duration_hours),
+            ),
             field="ends_at",
         )
     if new:
@@ -99,12 +103,19 @@ def _check_period(
             raise RuleViolation(_("Ce début est déjà passé."), field="starts_at")
         if starts_at < now + timedelta(hours=category.min_lead_hours):
             raise RuleViolation(
-                _("Trop tard : réservez au moins %(n)d heures avant le début.", n=category.min_lead_hours),
+                _(
+                    "Trop tard : réservez au moins %(duration)s avant le début.",
+                    duration=durations.words(category.min_lead_hours),
+                ),
                 field="starts_at",
             )
     if starts_at > now + timedelta(days=category.max_advance_days):
         raise RuleViolation(
-            _("Trop tôt : on ne réserve pas plus de %(n)d jours à l'avance.", n=category.max_advance_days),
+            ngettext(
+                "Trop tôt : on ne réserve pas plus de %(num)d jour à l'avance.",
+                "Trop tôt : on ne réserve pas plus de %(num)d jours à l'avance.",
+                category.max_advance_days,
+            ),
             field="starts_at",
         )
 
@@ -194,9 +205,10 @@ def _check_member_limit(session: DbSession, ctx: ServiceContext, user: User, cat
     )
     if (active or 0) >= category.per_member_limit:
         raise RuleViolation(
-            _(
-                "Vous avez déjà %(n)d réservation(s) en cours dans cette catégorie, le maximum.",
-                n=category.per_member_limit,
+            ngettext(
+                "Vous avez déjà %(num)d réservation en cours dans cette catégorie, le maximum.",
+                "Vous avez déjà %(num)d réservations en cours dans cette catégorie, le maximum.",
+                category.per_member_limit,
             )
         )
 
@@ -270,7 +282,10 @@ def create(
     actor = ctx.user
     if not actor.is_active or not actor.is_approved:
         raise Forbidden(_("Votre compte doit être validé par un administrateur avant de réserver."))
-    resource = _lock_resource(session, resource.id)
+    # Its id from the identity map: reading `resource.id` would first reload the row that the
+    # lock is about to read (the unit of work's start expired what the view had loaded).
+    known = inspect(resource).identity
+    resource = _lock_resource(session, known[0] if known else resource.id)
     category = resource.category
     if resource.is_retired or category.retired_at is not None:
         raise RuleViolation(_("Cette ressource n'est plus réservable."))
@@ -490,7 +505,7 @@ def book_a_unit(
                 return create(session, ctx, resource=resource, starts_at=starts_at, ends_at=ends_at, purpose=purpose)
         except (Conflict, RuleViolation) as refused:
             refusals.append(refused)  # taken meanwhile, or outside its point's hours: try the next unit
-    message = _("Aucun(e) %(category)s n'est libre sur cette période.", category=category.name.lower())
+    message = _("Aucun exemplaire « %(category)s » n'est libre sur cette période.", category=category.name)
     if refusals and all(isinstance(r, RuleViolation) for r in refusals):
         raise RuleViolation(refusals[0].message, field=refusals[0].field)
     soonest = _soonest_unit(session, ctx, category, duration=ends_at - starts_at, after=max(starts_at, ctx.now))

@@ -48,6 +48,39 @@ def search(session: DbSession, criteria: ResourceFilter) -> Select[Resource]:
     return query.order_by(Resource.departement_code, Category.name, Resource.name, Resource.id)
 
 
+def search_page(
+    session: DbSession, criteria: ResourceFilter, *, page: int, per_page: int
+) -> tuple[list[Resource], int]:
+    """One page of `search` and how many match in all, from one statement: the total is a
+    window count over the same rows, so "free between" is worked out once, not once for the
+    page and again for a count."""
+    total = func.count().over().label("total")
+    query = search(session, criteria).add_columns(total).limit(per_page).offset((page - 1) * per_page)
+    rows = session.execute(query).unique().all()
+    if rows:
+        return [row[0] for row in rows], rows[0].total
+    if page == 1:
+        return [], 0
+    # Past the last page (an old link): nothing to show, but the pager still needs the total.
+    return [], session.scalar(select(func.count()).select_from(search(session, criteria).subquery())) or 0
+
+
+def free_between(
+    session: DbSession,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    category_id: int | None = None,
+    departement_code: str | None = None,
+) -> list[Resource]:
+    """The bookable resources free over [starts_at, ends_at) — nothing holding them, their
+    category's buffer included, no closure, in service — in catalogue order, in one query."""
+    criteria = ResourceFilter(
+        category_id=category_id, departement_code=departement_code, free_from=starts_at, free_until=ends_at
+    )
+    return list(session.scalars(search(session, criteria)).unique())
+
+
 def get_resource(session: DbSession, resource_id: int) -> Resource:
     resource = session.get(Resource, resource_id)
     if resource is None:
@@ -70,6 +103,8 @@ def slugify(text: str) -> str:
 CATEGORY_FIELDS = (
     "name",
     "name_plural",
+    "name_en",
+    "name_plural_en",
     "description",
     "needs_pickup",
     "needs_approval",
@@ -85,7 +120,13 @@ CATEGORY_FIELDS = (
 DEFAULT_RELEASE_AFTER_MINUTES = 30
 # Added after the others: a caller that does not give them (the demo data) keeps what the
 # category has, or the model's defaults for a new one.
-_OPTIONAL_CATEGORY_FIELDS = ("release_after_minutes", "no_show_limit", "no_show_window_days")
+_OPTIONAL_CATEGORY_FIELDS = (
+    "release_after_minutes",
+    "no_show_limit",
+    "no_show_window_days",
+    "name_en",
+    "name_plural_en",
+)
 
 
 def save_category(session: DbSession, ctx: ServiceContext, *, category: Category | None, **values: Any) -> Category:

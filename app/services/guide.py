@@ -2,7 +2,7 @@
 
 A page's Markdown may hold two kinds of marker lines, replaced by what the services know
 today rather than copied text:
-- `[[reserver:<category slug>]]` — how many units of that category are free this week, in the
+- `[[reserver:<category slug>]]` — how many units of that category are free at least one day this week, in the
   reader's département and in the whole region, with a link to book one;
 - `[[reserver:<kit slug>]]` — how many whole kits are free this week, with a link to book one
   (a category's slug wins when a kit has the same one);
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -36,6 +37,7 @@ class BookingBlock:
     free_here: int | None  # in the reader's département, when known
     free_total: int
     departement_name: str | None
+    departement_code: str | None = None
 
 
 @dataclass
@@ -61,31 +63,48 @@ def get(session: DbSession, slug: str) -> GuidePage:
     return page
 
 
-def _free_units_by_departement(session: DbSession, category: Category, now: datetime) -> dict[str, int]:
-    """Units of the category free for the whole coming week, counted per département in one query."""
+def _days_ahead(now: datetime, zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """The rest of today and the six days after it, each from its (Paris) midnight to the next."""
+    today = now.astimezone(zone).date()
+    days = []
+    for offset in range(WEEK.days):
+        day = today + timedelta(days=offset)
+        start = datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+        days.append((max(start, now), end))
+    return days
+
+
+def _free_units_by_departement(session: DbSession, category: Category, now: datetime, zone: ZoneInfo) -> dict[str, int]:
+    """Units of the category free for at least one whole day of the coming week (what a member
+    can book for an event), counted per département in one query. Free for the whole week would
+    say « 0 » of a camera that is out only on Tuesday."""
     rows = session.execute(
         select(Resource.departement_code, func.count())
         .where(
             Resource.category_id == category.id,
             Resource.retired_at.is_(None),
-            free_between_clause(session, now, now + WEEK),
+            or_(*(free_between_clause(session, start, end) for start, end in _days_ahead(now, zone))),
         )
         .group_by(Resource.departement_code)
     )
     return dict(rows.all())
 
 
-def _booking_block(session: DbSession, slug: str, now: datetime, reader: User | None) -> BookingBlock | None:
+def _booking_block(
+    session: DbSession, slug: str, now: datetime, reader: User | None, zone: ZoneInfo
+) -> BookingBlock | None:
     category = session.scalar(select(Category).where(Category.slug == slug, Category.retired_at.is_(None)))
     if category is None:
         return None
     here = reader.departement if reader is not None and reader.is_authenticated else None
-    free = _free_units_by_departement(session, category, now)
+    free = _free_units_by_departement(session, category, now, zone)
     return BookingBlock(
         category=category,
         free_here=free.get(here.code, 0) if here is not None else None,
         free_total=sum(free.values()),
         departement_name=here.name if here is not None else None,
+        departement_code=here.code if here is not None else None,
     )
 
 
@@ -130,7 +149,7 @@ def render(session: DbSession, ctx: ServiceContext, *, page: GuidePage) -> list[
         parts.append(markdown.render(page.body[position : match.start()], anchors=True))
         kind, slug = match.groups()
         block: BookingBlock | KitBlock | TrainingBlock | None = (
-            _booking_block(session, slug, ctx.now, ctx.actor) or _kit_block(session, slug, ctx.now)
+            _booking_block(session, slug, ctx.now, ctx.actor, ctx.zone) or _kit_block(session, slug, ctx.now)
             if kind == "reserver"
             else _training_block(session, slug, ctx.now)
         )

@@ -59,13 +59,22 @@ def build(row: OutboxMessage, sender: str) -> EmailMessage:
     return message
 
 
+def readable(message: EmailMessage) -> str:
+    """The headers a person reads and the decoded text part: the wire form is quoted-printable,
+    where a link copied from the log comes out broken (« =3D », lines cut with « = »)."""
+    body = message.get_body(preferencelist=("plain",))
+    text = body.get_content() if isinstance(body, EmailMessage) else ""
+    headers = "\n".join(f"{name}: {message[name]}" for name in ("From", "To", "Subject") if message[name])
+    return f"{headers}\n\n{text}"
+
+
 def send(settings: MailSettings, message: EmailMessage) -> None:
     """Deliver one message; raises on any failure so that the outbox retries it.
 
     With no MAIL_SERVER configured (development), the message is written to the log.
     """
     if not settings.server:
-        log.info("Email (no MAIL_SERVER set, not sent):\n%s", message.as_string())
+        log.info("Email (no MAIL_SERVER set, not sent):\n%s", readable(message))
         return
     with smtplib.SMTP(settings.server, settings.port, timeout=settings.timeout) as smtp:
         if settings.use_tls:

@@ -15,9 +15,10 @@ from email.message import EmailMessage
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app.db import DbSession, is_postgres, lock, savepoint
+from app.db import DbSession, is_postgres, lock
 from app.models import OutboxMessage, OutboxStatus
 from app.services import mail
 from app.services.context import ServiceContext
@@ -67,29 +68,30 @@ def queue(
 ) -> bool:
     """Add an email unless one with this key exists; True when it was added.
 
-    Runs inside the caller's unit of work. A savepoint keeps a concurrent duplicate (the
-    unique key refusing it) from spoiling the rest of that unit of work.
+    Runs inside the caller's unit of work: one INSERT … ON CONFLICT (key) DO NOTHING, so that a
+    duplicate, even one written by a concurrent transaction, neither fails nor spoils the rest
+    of that unit of work.
     """
-    if exists(session, key):
-        return False
-    row = OutboxMessage(
-        key=key,
-        to_address=to,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        ics=ics,
-        status=OutboxStatus.PENDING,
-        created_at=now,
-        next_attempt_at=now,
-        attempts=0,
+    insert = postgresql_insert if is_postgres(session) else sqlite_insert
+    written = session.execute(
+        insert(OutboxMessage)
+        .values(
+            key=key,
+            to_address=to,
+            subject=subject,
+            body_text=body_text,
+            body_html=body_html,
+            ics=ics,
+            status=OutboxStatus.PENDING,
+            created_at=now,
+            next_attempt_at=now,
+            attempts=0,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutboxMessage.id)
     )
-    try:
-        with savepoint(session):
-            session.add(row)
-    except IntegrityError:
-        return False
-    return True
+    # The id comes back only for a row written: rowcount is not reliable for an ORM-enabled insert.
+    return written.scalar_one_or_none() is not None
 
 
 def queue_draft(session: DbSession, ctx: ServiceContext, *, draft: Draft) -> bool:

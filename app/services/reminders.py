@@ -18,6 +18,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import ColumnElement, select
 
 from app.db import DbSession
@@ -55,6 +56,13 @@ OPTIONAL_KINDS = {
     "training": _l("La veille et une heure avant une formation"),
     "digest": _l("Hôtes : le point du jour à 7 h 30 (retraits et retours)"),
 }
+# Sent only to the hosts of a département: nobody else is offered the choice.
+HOST_ONLY_KINDS = frozenset({"digest"})
+
+
+def optional_kinds_for(user: User) -> dict[str, Any]:
+    """The reminders this person may turn off: the host's digest only for hosts."""
+    return {kind: label for kind, label in OPTIONAL_KINDS.items() if user.is_host or kind not in HOST_ONLY_KINDS}
 
 
 @dataclass(frozen=True)
@@ -306,7 +314,9 @@ def _host_digests(session: DbSession, ctx: ServiceContext) -> list[Due]:
                 key=f"host:{host.id}:digest:{today.isoformat()}",
                 user=host,
                 subject=_l(
-                    "Aujourd'hui au guichet : %(n)d retrait(s), %(m)d retour(s)", n=len(mine_out), m=len(mine_back)
+                    "Aujourd'hui au guichet : %(pickups)s, %(returns)s",
+                    pickups=lazy_ngettext("%(num)d retrait", "%(num)d retraits", len(mine_out)),
+                    returns=lazy_ngettext("%(num)d retour", "%(num)d retours", len(mine_back)),
                 ),
                 template="host_digest",
                 values={"pickups": mine_out, "returns": mine_back},

@@ -30,7 +30,7 @@ from app.db import DbSession, savepoint
 from app.i18n import format_datetime, format_day, format_month, weekday_name
 from app.models import Booking, BookingSeries, Category, Kit, Recurrence, Resource
 from app.models.types import StateEnum
-from app.services import audit, availability, kits, pickup
+from app.services import audit, availability, durations, kits, pickup
 from app.services import booking as booking_rules
 from app.services.catalogue import ResourceFilter, search
 from app.services.context import ServiceContext
@@ -212,12 +212,14 @@ def dates(
         end, _end_exists = _on_wall_clock(day + end_offset, local_end.time(), zone)
         if horizon is not None and start > horizon:
             raise RuleViolation(
-                _(
+                ngettext(
                     "Trop loin : on ne réserve pas plus de %(n)d jours à l'avance (jusqu'au %(day)s) ; "
-                    "%(fit)d date(s) de la série tiennent avant. Choisissez une fin plus proche.",
+                    "%(num)d date de la série tient avant. Choisissez une fin plus proche.",
+                    "Trop loin : on ne réserve pas plus de %(n)d jours à l'avance (jusqu'au %(day)s) ; "
+                    "%(num)d dates de la série tiennent avant. Choisissez une fin plus proche.",
+                    len(slots),
                     n=advance_days,
                     day=format_day(horizon, zone),
-                    fit=len(slots),
                 ),
                 field="until" if until is not None else "count",
             )
@@ -284,7 +286,10 @@ def plan(
         advance_days=category.max_advance_days,
         lead_hours=category.min_lead_hours,
         longest_hours=category.max_duration_hours,
-        too_long=_("Trop long : %(n)d heures au plus pour cette catégorie.", n=category.max_duration_hours),
+        too_long=_(
+            "Trop long : %(duration)s au plus pour cette catégorie.",
+            duration=durations.words(category.max_duration_hours),
+        ),
         buffer=buffer,
     )
     busy = availability.busy_periods(session, resource, found.slots[0].starts_at, found.slots[-1].ends_at + buffer)
@@ -329,7 +334,8 @@ def _series_dates(
         raise RuleViolation(_("Ce début est déjà passé."), field="starts_at")
     if first.starts_at < ctx.now + timedelta(hours=lead_hours):
         raise RuleViolation(
-            _("Trop tard : réservez au moins %(n)d heures avant le début.", n=lead_hours), field="starts_at"
+            _("Trop tard : réservez au moins %(duration)s avant le début.", duration=durations.words(lead_hours)),
+            field="starts_at",
         )
     if any(slot.ends_at - slot.starts_at > timedelta(hours=longest_hours) for slot in found.slots):
         raise RuleViolation(too_long, field="ends_at")
@@ -565,7 +571,7 @@ def plan_kit(
         advance_days=min(c.max_advance_days for c in categories),
         lead_hours=max(c.min_lead_hours for c in categories),
         longest_hours=longest,
-        too_long=_("Trop long : %(n)d heures au plus pour ce kit.", n=longest),
+        too_long=_("Trop long : %(duration)s au plus pour ce kit.", duration=durations.words(longest)),
         buffer=max(c.buffer for c in categories),
     )
     units = _kit_line_units(session, kit)

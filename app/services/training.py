@@ -299,6 +299,8 @@ def sign_up(session: DbSession, ctx: ServiceContext, *, training: TrainingSessio
     training = _locked(session, training.id)
     if training.is_cancelled:
         raise RuleViolation(_("Cette session est annulée."))
+    if any(trainer.id == actor.id for trainer in training.trainers):
+        raise RuleViolation(_("Vous animez cette session : vous n'y prenez pas de place."))
     if now >= training.starts_at:
         raise RuleViolation(_("Cette session a déjà commencé."))
     if now > training.registration_deadline:
@@ -373,6 +375,12 @@ def _check_fields(fields: SessionFields) -> None:
         raise RuleViolation(_("Une session sur place a besoin d'un lieu et d'un département."), field="place")
 
 
+def _check_not_past(ctx: ServiceContext, fields: SessionFields) -> None:
+    """A session is announced before it happens: one dated in the past could take no sign-up."""
+    if fields.starts_at <= ctx.now:
+        raise RuleViolation(_("Cette date est déjà passée : choisissez un début à venir."), field="starts_at")
+
+
 def create_session(
     session: DbSession, ctx: ServiceContext, *, fields: SessionFields, advised: Iterable[Category]
 ) -> TrainingSession:
@@ -380,6 +388,7 @@ def create_session(
     if not (actor.is_trainer or actor.is_admin):
         raise Forbidden(_("Réservé aux formateur·rices."))
     _check_fields(fields)
+    _check_not_past(ctx, fields)
     if session.get(TrainingTopic, fields.topic_id) is None:
         raise RuleViolation(_("Ce thème n'existe pas."), field="topic")
     training = TrainingSession(**fields.__dict__, created_at=ctx.now, updated_at=ctx.now, sequence=0)
@@ -404,6 +413,8 @@ def update_session(
     training = _locked(session, training.id)
     _require_manager(ctx.user, training)
     _check_fields(fields)
+    if fields.starts_at != training.starts_at:
+        _check_not_past(ctx, fields)
     if training.is_cancelled:
         raise RuleViolation(_("Cette session est annulée."))
     seated = seated_count(session, training.id)
@@ -500,17 +511,26 @@ def message_participants(
 
 
 def save_topic(
-    session: DbSession, ctx: ServiceContext, *, topic: TrainingTopic | None, name: str, description: str
+    session: DbSession,
+    ctx: ServiceContext,
+    *,
+    topic: TrainingTopic | None,
+    name: str,
+    description: str,
+    name_en: str | None = None,
 ) -> TrainingTopic:
+    """`name_en` (empty: the French name is shown in English too); None keeps what the topic has."""
     ctx.require_admin()
     if topic is None:
         slug = slugify(name)
         if session.scalar(select(TrainingTopic.id).where(TrainingTopic.slug == slug)) is not None:
             raise Conflict(_("Un thème porte déjà ce nom."), field="name")
-        topic = TrainingTopic(slug=slug, name=name, description=description, active=True)
+        topic = TrainingTopic(slug=slug, name=name, description=description, active=True, name_en=name_en or "")
         session.add(topic)
     else:
         topic.name, topic.description = name, description
+        if name_en is not None:
+            topic.name_en = name_en
     session.flush()
     audit.record(session, ctx, subject_type="topic", subject_id=topic.id, action="save")
     return topic

@@ -29,6 +29,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web.act.routes import bp as act_bp
     from app.web.admin.routes import bp as admin_bp
     from app.web.agenda.routes import bp as agenda_bp
+    from app.web.api import bp as api_bp
     from app.web.auth.routes import bp as auth_bp
     from app.web.bookings.routes import bp as bookings_bp
     from app.web.catalogue.routes import bp as catalogue_bp
@@ -37,6 +38,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web.guide.routes import bp as guide_bp
     from app.web.items.routes import bp as items_bp
     from app.web.kits.routes import bp as kits_bp
+    from app.web.legal.routes import bp as legal_bp
     from app.web.loans.routes import bp as loans_bp
     from app.web.main.routes import bp as main_bp
     from app.web.points.routes import bp as points_bp
@@ -64,9 +66,12 @@ def register_blueprints(app: Flask) -> None:
         guide_bp,
         feeds_bp,
         admin_bp,
+        api_bp,
+        legal_bp,
     ):
         app.register_blueprint(blueprint)
 
-    from app.web import context
+    from app.web import context, names
 
     context.register(app)
+    names.register(app)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Category, Departement, Organisation
+from app.web.names import named
 
 
 def departement_choices(blank: str | None = None) -> list[tuple[str, str]]:
@@ -24,5 +25,5 @@ def category_choices(blank: str | None = None, include_retired: bool = False) ->
     query = select(Category).order_by(Category.name)
     if not include_retired:
         query = query.where(Category.retired_at.is_(None))
-    choices = [(str(c.id), c.name) for c in db.session.scalars(query)]
+    choices = [(str(c.id), named(c)) for c in db.session.scalars(query)]
     return [("", blank), *choices] if blank is not None else choices

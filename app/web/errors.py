@@ -56,6 +56,20 @@ def error_response(status: int, message: str | None = None):
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
+# Route arguments that are keys (feed tokens, signed links, reset links): never written to a log.
+SECRET_ARGUMENTS = ("token",)
+
+
+def logged_path() -> str:
+    """The request's path as a log may keep it: a secret in the address is replaced by its name."""
+    path = request.path
+    for name in SECRET_ARGUMENTS:
+        value = (request.view_args or {}).get(name)
+        if isinstance(value, str) and value:
+            path = path.replace(value, f"<{name}>")
+    return path
+
+
 def register(app: Flask) -> None:
     @app.before_request
     def refuse_nul_bytes():
@@ -87,6 +101,6 @@ def register(app: Flask) -> None:
     def unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return http_error(exc)
-        log.exception("Unhandled error on %s %s", request.method, request.path)
+        log.exception("Unhandled error on %s %s", request.method, logged_path())
         db.session.rollback()
         return error_response(InternalServerError.code)

@@ -17,8 +17,8 @@ from app.i18n import EARLIEST_YEAR, LATEST_YEAR, NonexistentLocalTime, OutOfRang
 # How a browser's datetime-local field, and an address pre-filling one, write a wall-clock time.
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _strip(value):
@@ -32,7 +32,7 @@ class ConfirmForm(FlaskForm):
 
 
 def no_control_characters(multiline: bool = False):
-    pattern = _CONTROL if multiline else _CONTROL_IN_LINE
+    pattern = CONTROL if multiline else CONTROL_IN_LINE
 
     def check(form, field):
         if field.data and pattern.search(field.data):

@@ -77,7 +77,7 @@ def test_a_kit_for_four_wednesdays_one_clashing_then_the_host_approves_from_the_
         select(OutboxMessage).where(OutboxMessage.to_address == host.email).order_by(OutboxMessage.id)
     ).all()
     assert len(mails) == 9
-    first = re.search(r"Valider : (\S+)", mails[0].body_text)
+    first = re.search(r"Valider\s?: (\S+)", mails[0].body_text)  # French: a non-breaking space before the colon
     assert first is not None
     link = urlsplit(first.group(1))
 

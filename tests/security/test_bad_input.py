@@ -15,6 +15,7 @@ GOOD_REGISTRATION = {
     "departement": "31",
     "password": "un-mot-de-passe-long",
     "confirm": "un-mot-de-passe-long",
+    "consent": "y",
 }
 
 
@@ -100,8 +101,9 @@ def test_a_new_password_that_is_too_short_is_refused_and_the_old_one_still_works
     [
         ("name", ""),
         ("name", "<b>gras</b>"),
-        ("max_duration_hours", "-5"),
-        ("max_duration_hours", "beaucoup"),
+        ("max_duration", "-5"),
+        ("max_duration", "beaucoup"),
+        ("max_duration_unit", "semaines"),
         ("max_advance_days", "0"),
         ("buffer_hours", "-1"),
         ("per_member_limit", "0"),
@@ -116,8 +118,10 @@ def test_a_category_with_a_bad_rule_is_refused_and_nothing_changes(
     data = {
         "name": "Caméra",
         "name_plural": "Caméras",
-        "max_duration_hours": "72",
-        "min_lead_hours": "0",
+        "max_duration": "3",
+        "max_duration_unit": "days",
+        "min_lead": "0",
+        "min_lead_unit": "hours",
         "max_advance_days": "30",
         "buffer_hours": "0",
         field: value,

@@ -44,3 +44,18 @@ def test_behind_a_trusted_proxy_its_forwarded_scheme_counts_and_otherwise_it_doe
     assert "Strict-Transport-Security" in trusting.headers
     wary = make_app(TRUSTED_PROXIES=0).test_client().get("/", headers=forwarded)
     assert "Strict-Transport-Security" not in wary.headers
+
+
+def test_an_error_on_an_address_holding_a_key_logs_the_address_without_the_key(make_app, caplog):
+    broken = make_app()
+
+    @broken.route("/feeds/broken/<token>.ics")
+    def explode(token):
+        raise RuntimeError("a bug")
+
+    secret = "s3cr3t-feed-token-value"
+    with caplog.at_level("ERROR"):
+        answer = broken.test_client().get(f"/feeds/broken/{secret}.ics")
+    assert answer.status_code == 500
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "/feeds/broken/<token>.ics" in logged and secret not in logged

@@ -90,7 +90,7 @@ def test_overlaps_are_refused_buffer_included_and_the_next_free_slot_is_named(se
     assert "battement" in refused.value.message
     # 10:00 Paris + 3 days + 12 h → the slot frees at 22:00 Paris on 14 January; a person is
     # offered the next morning rather than the middle of the night.
-    assert "vendredi 15 janvier 2027, 9 h 00" in refused.value.message
+    assert "vendredi 15 janvier 2027, 9\u00a0h\u00a000" in refused.value.message
     assert refused.value.suggestion[0] == datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
     # Right at the end of the buffer is fine (half-open periods).
     assert book(session, camera, other, at(3, 12), at(4)).status == "requested"

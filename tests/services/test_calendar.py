@@ -97,7 +97,7 @@ def test_months_are_parsed_strictly():
 def test_periods_read_as_a_french_reader_expects(app):
     with app.test_request_context("/"):
         text = format_period(paris(2027, 1, 12, 10), paris(2027, 1, 12, 12))
-    assert text == "mardi 12 janvier 2027, 10 h 00 – 12 h 00"
+    assert text == "mardi 12 janvier 2027, 10\u00a0h\u00a000 – 12\u00a0h\u00a000"
 
 
 def test_wall_clock_times_become_utc_instants_and_skipped_times_are_refused():

@@ -88,7 +88,7 @@ def test_a_pickup_names_the_host_the_holder_the_time_and_the_condition(session, 
     session.commit()
     write(session, host, "booking", loan.id, "pickup", from_state="approved", to_state="picked_up")
     assert only_line(session, holder, "booking", loan.id) == (
-        "Inès Vidal a remis l'objet à Camille Martin le mardi 1 décembre 2026 à 10 h 05 — bon état"
+        "Inès Vidal a remis l'objet à Camille Martin le mardi 1 décembre 2026 à 10\u00a0h\u00a005 — bon état"
     )
 
 
@@ -106,7 +106,7 @@ def test_a_return_says_what_was_missing_from_its_record(session, loan, host, hol
     session.commit()
     write(session, host, "booking", loan.id, "return", from_state="picked_up", to_state="returned")
     assert only_line(session, holder, "booking", loan.id) == (
-        "Inès Vidal a récupéré l'objet rendu par Camille Martin le mardi 1 décembre 2026 à 10 h 05"
+        "Inès Vidal a récupéré l'objet rendu par Camille Martin le mardi 1 décembre 2026 à 10\u00a0h\u00a005"
         " — incomplet : Manque : chargeur."
     )
 
@@ -129,11 +129,12 @@ def test_a_booking_made_approved_then_cancelled_through_the_services_reads_as_se
     with unit_of_work(session):
         booking.cancel(session, ctx(holder, now=TUESDAY + 3 * H), booking=made, reason="Tournage reporté")
     assert lines(session, holder, "booking", made.id) == [
-        "Camille Martin a demandé la réservation le mardi 1 décembre 2026 à 10 h 05",
-        "Inès Vidal a validé la réservation le mardi 1 décembre 2026 à 11 h 05",
-        "Camille Martin a prolongé la réservation jusqu'au mercredi 13 janvier 2027 à 16 h 00,"
-        " le mardi 1 décembre 2026 à 12 h 05",
-        "Camille Martin a annulé la réservation le mardi 1 décembre 2026 à 13 h 05 — motif : Tournage reporté",
+        "Camille Martin a demandé la réservation le mardi 1 décembre 2026 à 10\u00a0h\u00a005",
+        "Inès Vidal a validé la réservation le mardi 1 décembre 2026 à 11\u00a0h\u00a005",
+        "Camille Martin a prolongé la réservation jusqu'au mercredi 13 janvier 2027 à 16\u00a0h\u00a000,"
+        " le mardi 1 décembre 2026 à 12\u00a0h\u00a005",
+        "Camille Martin a annulé la réservation le mardi 1 décembre 2026 à 13\u00a0h\u00a005"
+        " — motif : Tournage reporté",
     ]
 
 
@@ -142,9 +143,10 @@ def test_a_refusal_gives_its_reason_and_a_refused_reveal_says_so(session, loan, 
     write(session, holder, "booking", loan.id, "reveal-refused", at=TUESDAY + H)
     write(session, holder, "booking", loan.id, "reveal-credentials", at=TUESDAY + 2 * H)
     assert lines(session, holder, "booking", loan.id) == [
-        "Inès Vidal a refusé la réservation le mardi 1 décembre 2026 à 10 h 05 — motif : Déjà prêtée ce jour-là",
-        "Camille Martin a tenté d'afficher les identifiants le mardi 1 décembre 2026 à 11 h 05 (refusé)",
-        "Camille Martin a affiché les identifiants le mardi 1 décembre 2026 à 12 h 05",
+        "Inès Vidal a refusé la réservation le mardi 1 décembre 2026 à 10\u00a0h\u00a005"
+        " — motif : Déjà prêtée ce jour-là",
+        "Camille Martin a tenté d'afficher les identifiants le mardi 1 décembre 2026 à 11\u00a0h\u00a005 (refusé)",
+        "Camille Martin a affiché les identifiants le mardi 1 décembre 2026 à 12\u00a0h\u00a005",
     ]
 
 
@@ -153,9 +155,9 @@ def test_an_undo_names_what_was_entered_by_mistake(session, loan, host, holder):
     write(session, host, "booking", loan.id, "undo", from_state="returned", to_state="picked_up", at=TUESDAY + H)
     write(session, host, "booking", loan.id, "undo", from_state="no_show", to_state="approved", at=TUESDAY + 2 * H)
     assert lines(session, holder, "booking", loan.id) == [
-        "Inès Vidal a annulé la remise saisie par erreur le mardi 1 décembre 2026 à 10 h 05",
-        "Inès Vidal a annulé le retour saisi par erreur le mardi 1 décembre 2026 à 11 h 05",
-        "Inès Vidal a annulé le « non retiré » saisi par erreur le mardi 1 décembre 2026 à 12 h 05",
+        "Inès Vidal a annulé la remise saisie par erreur le mardi 1 décembre 2026 à 10\u00a0h\u00a005",
+        "Inès Vidal a annulé le retour saisi par erreur le mardi 1 décembre 2026 à 11\u00a0h\u00a005",
+        "Inès Vidal a annulé le « non retiré » saisi par erreur le mardi 1 décembre 2026 à 12\u00a0h\u00a005",
     ]
 
 
@@ -174,7 +176,7 @@ def test_a_seat_given_by_the_waitlist_reads_as_the_systems_doing(session, make_t
     session.commit()
     write(session, None, "enrolment", enrolment.id, "promote", from_state="waitlisted", to_state="registered")
     assert only_line(session, admin, "training", training.id) == (
-        "Le système a inscrit Camille Martin (place libérée) le mardi 1 décembre 2026 à 10 h 05"
+        "Le système a inscrit Camille Martin (place libérée) le mardi 1 décembre 2026 à 10\u00a0h\u00a005"
     )
 
 
@@ -188,9 +190,9 @@ def test_out_of_service_back_in_service_and_repairs_read_on_the_items_history(se
     write(session, host, "resource", camera.id, "out-of-service", note="Écran fissuré", to_state="out_of_service")
     write(session, host, "resource", camera.id, "back-in-service", at=TUESDAY + 3 * H, from_state="out_of_service")
     assert lines(session, host, "resource", camera.id) == [
-        "Inès Vidal a mis l'objet hors service le mardi 1 décembre 2026 à 10 h 05 — motif : Écran fissuré",
-        "Inès Vidal a noté une réparation le mardi 1 décembre 2026 à 11 h 05 — Écran commandé",
-        "Inès Vidal a remis l'objet en service le mardi 1 décembre 2026 à 13 h 05",
+        "Inès Vidal a mis l'objet hors service le mardi 1 décembre 2026 à 10\u00a0h\u00a005 — motif : Écran fissuré",
+        "Inès Vidal a noté une réparation le mardi 1 décembre 2026 à 11\u00a0h\u00a005 — Écran commandé",
+        "Inès Vidal a remis l'objet en service le mardi 1 décembre 2026 à 13\u00a0h\u00a005",
     ]
 
 
@@ -198,7 +200,7 @@ def test_an_action_nobody_taught_the_history_still_reads_as_words(session, loan,
     write(session, host, "booking", loan.id, "frobnicate_widget", to_state="approved", note="Vu avec Camille")
     text = only_line(session, holder, "booking", loan.id)
     assert text == (
-        "Inès Vidal a effectué une opération sur la réservation le mardi 1 décembre 2026 à 10 h 05"
+        "Inès Vidal a effectué une opération sur la réservation le mardi 1 décembre 2026 à 10\u00a0h\u00a005"
         " — état : Validée — Vu avec Camille"
     )
 
@@ -309,7 +311,7 @@ def test_only_the_holder_the_hosts_and_admins_read_a_bookings_history(session, l
 def test_a_persons_history_is_for_them_and_admins(session, holder, admin, host):
     write(session, holder, "user", holder.id, "register")
     assert lines(session, holder, "user", holder.id) == [
-        "Camille Martin a créé son compte le mardi 1 décembre 2026 à 10 h 05"
+        "Camille Martin a créé son compte le mardi 1 décembre 2026 à 10\u00a0h\u00a005"
     ]
     assert len(lines(session, admin, "user", holder.id)) == 1
     with pytest.raises(Forbidden):
@@ -336,7 +338,7 @@ def test_a_training_history_is_for_whoever_runs_it(session, make_training, make_
     training = make_training(trainer=trainer)
     write(session, trainer, "training", training.id, "create")
     assert lines(session, trainer, "training", training.id) == [
-        f"{trainer.display_name} a créé la session de formation le mardi 1 décembre 2026 à 10 h 05"
+        f"{trainer.display_name} a créé la session de formation le mardi 1 décembre 2026 à 10\u00a0h\u00a005"
     ]
     with pytest.raises(Forbidden):
         lines(session, holder, "training", training.id)
@@ -386,9 +388,9 @@ def test_a_whole_loan_recorded_at_the_desk_and_confirmed_reads_as_sentences(sess
     with unit_of_work(session):
         desk_loan.undo(session, ctx(host, now=TUESDAY + 24 * H + timedelta(minutes=3)), booking=loan)
     assert lines(session, holder, "booking", loan.id) == [
-        "Inès Vidal a remis l'objet à Camille Martin le mardi 1 décembre 2026 à 10 h 05 — bon état",
-        "Camille Martin a confirmé avoir reçu l'objet le mardi 1 décembre 2026 à 10 h 07",
-        "Inès Vidal a récupéré l'objet rendu par Camille Martin le mercredi 2 décembre 2026 à 10 h 05"
+        "Inès Vidal a remis l'objet à Camille Martin le mardi 1 décembre 2026 à 10\u00a0h\u00a005 — bon état",
+        "Camille Martin a confirmé avoir reçu l'objet le mardi 1 décembre 2026 à 10\u00a0h\u00a007",
+        "Inès Vidal a récupéré l'objet rendu par Camille Martin le mercredi 2 décembre 2026 à 10\u00a0h\u00a005"
         " — incomplet : Manque : chargeur.",
-        "Inès Vidal a annulé le retour saisi par erreur le mercredi 2 décembre 2026 à 10 h 08",
+        "Inès Vidal a annulé le retour saisi par erreur le mercredi 2 décembre 2026 à 10\u00a0h\u00a008",
     ]

@@ -172,7 +172,7 @@ def test_the_loan_form_ticks_the_contents_as_recorded_out_and_back(session, loan
         ("chargeur", True, True),
     ]
     assert sheet.holder.organisation.name == "Les Petits Débrouillards"
-    assert sheet.point is not None and sheet.hours == ["lundi : 9 h 00 – 12 h 00"]
+    assert sheet.point is not None and sheet.hours == ["lundi : 9\u00a0h\u00a000 – 12\u00a0h\u00a000"]
 
 
 def test_before_any_handover_the_boxes_are_left_to_tick_by_hand(session, loan, holder):

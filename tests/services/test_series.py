@@ -158,8 +158,8 @@ def test_impossible_series_are_refused_with_the_field_to_fix(
 @pytest.mark.parametrize(
     ("rules", "changes", "said"),
     [
-        ({"min_lead_hours": 24 * 70}, {}, "Trop tard : réservez au moins 1680 heures"),
-        ({"max_duration_hours": 1}, {}, "Trop long : 1 heures au plus"),
+        ({"min_lead_hours": 24 * 70}, {}, "Trop tard : réservez au moins 70 jours"),
+        ({"max_duration_hours": 1}, {}, "Trop long : 1 heure au plus"),
         # Tuesday 23 h, plus 12 h of turnaround, runs into the next Wednesday 10 h.
         ({"buffer_hours": 12}, {"ends_at": paris(2027, 3, 23, 23)}, "battement de préparation compris"),
     ],
@@ -193,7 +193,7 @@ def test_a_series_beyond_the_categorys_advance_limit_is_refused(session, make_ca
     rule = {"resource": near, "starts_at": first, "ends_at": first + 2 * H, "recurrence": W}
     with pytest.raises(RuleViolation) as refused, unit_of_work(session):
         series.book(session, ctx(member), purpose="", count=12, **rule)
-    assert "60 jours" in refused.value.message and "9 date(s)" in refused.value.message
+    assert "60 jours" in refused.value.message and "9 dates de la série tiennent" in refused.value.message
     assert session.scalars(select(Booking)).all() == []
     assert len(series.plan(session, ctx(member), count=9, **rule)) == 9
 

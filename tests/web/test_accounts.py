@@ -20,6 +20,7 @@ def register(client, **overrides):
         "departement": "34",
         "password": "un-mot-de-passe-long",
         "confirm": "un-mot-de-passe-long",
+        "consent": "y",
     }
     data.update(overrides)
     return client.post("/register", data=data)

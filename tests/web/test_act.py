@@ -181,7 +181,7 @@ def test_the_button_needs_its_csrf_token(make_app, session, request_, host):
 
 
 def _answer_links(body: str) -> dict[str, str]:
-    found = dict(re.findall(r"^(Valider|Refuser) : (http\S+)$", body, re.M))
+    found = dict(re.findall(r"^(Valider|Refuser)[ \u00a0]: (http\S+)$", body, re.M))
     assert set(found) == {"Valider", "Refuser"}, body
     return found
 

@@ -21,12 +21,13 @@ def admin_urls(app, ids: dict[str, int]) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def scene(session, make_user, make_resource):
-    from app.models import AgendaSource
+    from app.models import AgendaSource, Organisation
 
     target = make_user(approved=False)
     resource = make_resource()
     source = AgendaSource(name="Partenaire", trusted=False)
-    session.add(source)
+    typed_in = Organisation(name="Structure tapée à l'inscription", confirmed=False)
+    session.add_all([source, typed_in])
     session.commit()
     return {
         "user_id": target.id,
@@ -35,6 +36,7 @@ def scene(session, make_user, make_resource):
         "topic_id": 1,
         "source_id": source.id,
         "message_id": 1,
+        "organisation_id": typed_in.id,
     }
 
 
@@ -78,15 +80,20 @@ def test_an_admin_creates_a_category_and_a_resource_that_visitors_then_find(clie
             "description": "Enregistreurs audio de poche.",
             "needs_pickup": "y",
             "needs_approval": "y",
-            "max_duration_hours": "72",
-            "min_lead_hours": "24",
+            "name_en": "Recorder",
+            "name_plural_en": "Recorders",
+            "max_duration": "3",
+            "max_duration_unit": "days",
+            "min_lead": "24",
+            "min_lead_unit": "hours",
             "max_advance_days": "90",
             "buffer_hours": "12",
         },
     )
     assert response.status_code == 302
     category = session.scalar(select(Category).where(Category.slug == "enregistreur"))
-    assert (category.buffer_hours, category.max_duration_hours) == (12, 72)
+    assert (category.buffer_hours, category.max_duration_hours, category.min_lead_hours) == (12, 72, 24)
+    assert (category.name_en, category.name_plural_en) == ("Recorder", "Recorders")
 
     response = client.post(
         "/admin/resources/new",
@@ -177,7 +184,7 @@ def test_an_admin_sends_a_failed_email_again_from_the_outbox_page(client, auth, 
     assert "Le message repart dans la file" in response.get_data(as_text=True)
     session.expire_all()
     assert (row.status, row.attempts, row.next_attempt_at) == (OutboxStatus.PENDING, 0, NOW + timedelta(days=1))
-    assert "Aucun message." in client.get("/admin/outbox?status=failed").get_data(as_text=True)
+    assert "Aucun e-mail en échec." in client.get("/admin/outbox?status=failed").get_data(as_text=True)
     assert "Rappel perdu" in client.get("/admin/outbox?status=pending").get_data(as_text=True)
     assert client.get("/admin/outbox?status=nonsense").status_code == 200
 

@@ -1,5 +1,9 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import event
+
+from app.extensions import db
+from app.models import Blackout
 from tests.factories import NOW
 
 
@@ -148,7 +152,7 @@ def test_the_calendar_shows_busy_periods_to_visitors_without_names(client, make_
         ends_at=datetime(2027, 2, 10, 11, tzinfo=UTC),
     )
     page = names_on(client, f"/resources/{resource.id}?month=2027-02")
-    assert "10 h 00 – 12 h 00" in page
+    assert "10\u00a0h\u00a000 – 12\u00a0h\u00a000" in page
     assert "occupé" in page
     assert "Propriétaire Secrète" not in page and "Projet confidentiel" not in page
 
@@ -160,3 +164,111 @@ def test_the_home_page_counts_what_is_in_the_catalogue(client, make_category, ma
     page = names_on(client, "/")
     assert "Micros" in page
     assert NOW.year == 2027
+
+
+def statements_for(app, client, url: str) -> list[str]:
+    """The SQL statements one page costs (SQLite's BEGIN left out)."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        if not statement.startswith("BEGIN"):
+            seen.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+    return seen
+
+
+def fill_the_departement(make_category, make_resource, make_user, make_booking, *, units: int, per_unit: int):
+    """Units in the 31 with bookings in the week of 18 January 2027, months of history before
+    it, and cancelled ones, each by a person of their own."""
+    category = make_category(buffer_hours=2)
+    week = datetime(2027, 1, 18, 8, tzinfo=UTC)
+    made = []
+    for _ in range(units):
+        unit = make_resource(category=category, departement_code="31")
+        made.append(unit)
+        for n in range(per_unit):
+            starts_at = week + timedelta(hours=14 * n)
+            make_booking(resource=unit, user=make_user(), starts_at=starts_at, ends_at=starts_at + timedelta(hours=3))
+            long_ago = starts_at - timedelta(days=200 + 30 * n)
+            make_booking(resource=unit, user=make_user(), starts_at=long_ago, ends_at=long_ago + timedelta(hours=3))
+            make_booking(
+                resource=unit,
+                user=make_user(),
+                status="cancelled",
+                starts_at=starts_at + timedelta(hours=6),
+                ends_at=starts_at + timedelta(hours=8),
+            )
+    return made
+
+
+def test_the_week_and_month_views_cost_the_same_queries_whatever_the_data(
+    app, client, auth, make_category, make_resource, make_user, make_booking
+):
+    host = make_user(hosts=("31",))
+    few = fill_the_departement(make_category, make_resource, make_user, make_booking, units=1, per_unit=1)
+    db.session.add(
+        Blackout(
+            departement_code="31",
+            starts_at=datetime(2027, 1, 20, 8, tzinfo=UTC),
+            ends_at=datetime(2027, 1, 20, 12, tzinfo=UTC),
+            reason="Inventaire",
+        )
+    )
+    db.session.commit()
+    week, month = "/departements/31/week?start=2027-01-18", f"/resources/{few[0].id}?month=2027-01"
+    auth.login(host)  # the host sees names: the costlier reading
+    small = (statements_for(app, client, week), statements_for(app, client, month))
+
+    fill_the_departement(make_category, make_resource, make_user, make_booking, units=6, per_unit=5)
+    for n in range(7):  # and the month's first half, in long loans
+        starts_at = datetime(2027, 1, 1, 8, tzinfo=UTC) + timedelta(days=2 * n)
+        make_booking(resource=few[0], user=make_user(), starts_at=starts_at, ends_at=starts_at + timedelta(hours=30))
+    large = (statements_for(app, client, week), statements_for(app, client, month))
+
+    assert [len(s) for s in large] == [len(s) for s in small]
+    page = names_on(client, week)
+    assert page.count("Inventaire") == 7  # one closure of the store, on each of its 7 units
+
+
+def test_free_between_is_worked_out_once_for_a_page_and_its_count(app, client, make_category, make_resource):
+    category = make_category()
+    for n in range(25):
+        make_resource(name=f"Objet {n:02d}", category=category)
+    url = "/resources?free_from=2027-01-13T09:00&free_until=2027-01-13T18:00"
+    for page in (url, url + "&page=2"):
+        reading_bookings = [s for s in statements_for(app, client, page) if "bookings" in s]
+        assert len(reading_bookings) == 1, reading_bookings
+    assert "25 ressources" in names_on(client, url + "&page=2")
+    assert "Objet 24" in names_on(client, url + "&page=2")
+    assert "25 ressources" in names_on(client, url + "&page=9")  # past the end: an empty page, the same total
+
+
+def test_wtforms_messages_are_parsed_once_per_language(client, make_resource, monkeypatch):
+    from babel import support
+    from flask_babel import refresh
+
+    from app import i18n
+
+    loads = []
+    original = support.Translations.load.__func__
+
+    def counting_load(cls, *args, **kwargs):
+        loads.append(kwargs.get("domain"))
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(support.Translations, "load", classmethod(counting_load))
+    i18n._form_catalogue.cache_clear()
+    make_resource()
+    garbage = "/resources?free_from=lundi&free_until=mardi"
+    for _ in range(3):
+        assert "pas une date/heure valide" in names_on(client, garbage)
+    client.post("/language", data={"lang": "en", "next": "/"})
+    refresh()  # the test's app context outlives requests, and Flask-Babel keeps the language there
+    assert "Not a valid datetime value" in names_on(client, garbage)
+    assert loads.count("wtforms") == 2  # French once, English once

@@ -1,5 +1,6 @@
 """The live-video guide: live links, sanitising, revisions, search, table of contents."""
 
+import html
 from datetime import timedelta
 
 import pytest
@@ -46,12 +47,28 @@ def test_the_tools_part_counts_free_units_and_changes_when_the_last_one_is_booke
     make_resource(category=cameras, departement_code="34")
     reader = make_user(departement_code="31")
     auth.login(reader)
-    assert "2 libres cette semaine en Haute-Garonne, 3 dans toute la région" in text_of(client, "/guide/outils")
-    make_booking(resource=first, user=make_user(), starts_at=NOW + timedelta(days=2), ends_at=NOW + timedelta(days=3))
-    assert "1 libre cette semaine en Haute-Garonne, 2 dans toute la région" in text_of(client, "/guide/outils")
+    here = "libres au moins un jour cette semaine en Haute-Garonne"
+    assert f"2 {here}, 3 dans toute la région" in text_of(client, "/guide/outils")
+    # Out for the whole week: no longer counted; out for two days only, it still would be.
+    make_booking(resource=first, user=make_user(), starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(days=8))
+    assert "1 libre au moins un jour cette semaine en Haute-Garonne, 2 dans toute la région" in text_of(
+        client, "/guide/outils"
+    )
     auth.logout()
     page = text_of(client, "/guide/outils")
-    assert "2 libres cette semaine en Occitanie" in page and f"/bookings/kit?category={cameras.id}" in page
+    assert "2 libres au moins un jour cette semaine en Occitanie" in page
+    assert f"/bookings/kit?category={cameras.id}" in page
+
+
+def test_the_tools_part_names_the_readers_departement_with_its_article(
+    client, auth, make_user, make_category, make_resource, clock
+):
+    clock(NOW)
+    cameras = make_category(slug="camera", name="Caméra", name_plural="Caméras")
+    make_resource(category=cameras, departement_code="34")
+    auth.login(make_user(departement_code="34"))
+    page = html.unescape(text_of(client, "/guide/outils"))
+    assert "1 libre au moins un jour cette semaine dans l'Hérault" in page and "en Hérault" not in page
 
 
 def test_the_contacts_part_lists_the_next_sessions_with_seats_left(client, make_training, make_user, clock):

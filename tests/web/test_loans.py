@@ -85,7 +85,7 @@ def test_the_holder_sees_what_was_handed_over_and_confirms_it_on_their_phone(cli
     session.expire_all()
     assert session.get(Handover, handover.id).confirmed_at == NOW
     page = client.get(f"/loans/{loan.id}").get_data(as_text=True)
-    assert "Camille Martin a confirmé avoir reçu l'objet le lundi 11 janvier 2027, 10 h 00." in page
+    assert "Camille Martin a confirmé avoir reçu l'objet le lundi 11 janvier 2027, 10\u00a0h\u00a000." in page
     assert "Je confirme" not in page
 
 
@@ -159,9 +159,13 @@ def test_the_loan_form_is_for_the_holder_the_hosts_and_admins(client, auth, sess
         assert "Bon de prêt" in page and "data-print" in page and "css/loan-form.css" in page
         assert "Camille Martin" in page and "Les Petits Débrouillards" in page and "06 12 34 56 78" in page
         assert "Caméra Sony" in page and "11-0042" in page
-        assert "Local de Carcassonne" in page and "3 rue de Verdun" in page and "lundi : 9 h 00 – 12 h 00" in page
+        assert (
+            "Local de Carcassonne" in page
+            and "3 rue de Verdun" in page
+            and "lundi : 9\u00a0h\u00a000 – 12\u00a0h\u00a000" in page
+        )
         assert "Il manque une batterie." in page and "Incomplet" in page
-        assert "Réception confirmée par Camille Martin le lundi 11 janvier 2027, 9 h 30" in page
+        assert "Réception confirmée par Camille Martin le lundi 11 janvier 2027, 9\u00a0h\u00a030" in page
         assert "Pas encore confirmée par Camille Martin." in page  # the return
         assert "Signature de l'emprunteur·euse" in page
         assert f'href="/bookings/{loan.id}"' in page
@@ -189,7 +193,9 @@ def test_a_photo_is_linked_only_where_the_desk_serves_photos(app, client, auth, 
 
 
 def test_the_history_part_shows_sentences(app):
-    line = HistoryLine(at=NOW, text="Inès Vidal a remis l'objet à Camille Martin le lundi 11 janvier 2027 à 10 h 00")
+    line = HistoryLine(
+        at=NOW, text="Inès Vidal a remis l'objet à Camille Martin le lundi 11 janvier 2027 à 10\u00a0h\u00a000"
+    )
     with app.test_request_context():
         html = render_template("macros/history.html", history=[line])
     assert "Historique" in html and "Inès Vidal a remis l&#39;objet à Camille Martin" in html

@@ -9,7 +9,7 @@ from app.web.forms import line_field
 
 
 class ProfileForm(FlaskForm):
-    display_name = line_field(_l("Nom et prénom"), max_length=120)
+    display_name = line_field(_l("Nom et prénom"), max_length=120, render_kw={"autocomplete": "name"})
     phone = line_field(
         _l("Téléphone"),
         max_length=30,
@@ -24,6 +24,19 @@ class ProfileForm(FlaskForm):
 
 
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired(), Length(max=200)])
+    current_password = PasswordField(
+        _l("Mot de passe actuel"),
+        validators=[DataRequired(), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
     password, confirm = new_password_fields()
     submit = SubmitField(_l("Changer le mot de passe"))
+
+
+class ApiTokenForm(FlaskForm):
+    name = line_field(
+        _l("Nom du jeton"),
+        max_length=80,
+        description=_l("Le script ou le site qui l'utilisera, pour le reconnaître (ex. « site de l'association »)."),
+    )
+    submit = SubmitField(_l("Créer un jeton"))

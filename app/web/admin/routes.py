@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
 from app import entry, jobs
@@ -14,6 +15,7 @@ from app.models import (
     AgendaSource,
     Category,
     Departement,
+    Organisation,
     OutboxMessage,
     OutboxStatus,
     PickupPoint,
@@ -21,17 +23,23 @@ from app.models import (
     TrainingTopic,
     User,
 )
-from app.services import accounts, agenda_import, catalogue, outbox, training
+from app.services import accounts, agenda, agenda_import, catalogue, durations, outbox, training
 from app.services import history as history_svc
 from app.services.errors import Conflict, RuleViolation
 from app.web.access import admin_required
 from app.web.acting import Call, refuse, service_call
-from app.web.admin.forms import CategoryForm, ResourceForm, RolesForm
+from app.web.admin.forms import (
+    CategoryForm,
+    ResourceForm,
+    RolesForm,
+    ThemeNamesForm,
+    TopicNamesForm,
+    english_name_field,
+)
 from app.web.agenda.forms import SourceForm, UploadForm
 from app.web.choices import category_choices, departement_choices
 from app.web.forms import ConfirmForm
 from app.web.pagination import current_page
-from app.web.trainings.forms import TopicForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -51,6 +59,20 @@ def dashboard():
 # People ---------------------------------------------------------------------------------
 
 
+class ListPagination(Pagination):
+    """A page of a list already in memory (ids sorted in Python), for the same pager macro."""
+
+    def __init__(self, everything: list[Any], *, page: int, per_page: int) -> None:
+        self._everything = everything
+        super().__init__(page=page, per_page=per_page, error_out=False)
+
+    def _query_items(self) -> list[Any]:
+        return self._everything[self._query_offset : self._query_offset + self.per_page]
+
+    def _query_count(self) -> int:
+        return len(self._everything)
+
+
 def _per_page() -> int:
     return current_app.config["PER_PAGE"]
 
@@ -58,15 +80,12 @@ def _per_page() -> int:
 @bp.route("/users")
 @admin_required
 def users():
-    query = select(User).order_by(User.approved_at.is_not(None), User.display_name, User.id)
     show = request.args.get("show")
-    if show == "pending":
-        query = query.where(User.approved_at.is_(None))
     text = request.args.get("q", "").strip()[:80]
-    if text:
-        pattern = f"%{text.lower()}%"
-        query = query.where(func.lower(User.display_name).like(pattern) | User.email.like(pattern))
-    pagination = db.paginate(query, page=current_page(), per_page=_per_page(), error_out=False)
+    ids = accounts.sorted_user_ids(db.session, pending_only=show == "pending", text=text)
+    pagination = ListPagination(ids, page=current_page(), per_page=_per_page())
+    found = {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(pagination.items)))}
+    pagination.items = [found[user_id] for user_id in pagination.items if user_id in found]
     return render_template("admin/users.html", pagination=pagination, show=show, q=text)
 
 
@@ -107,6 +126,18 @@ def approve_user(user_id: int):
     return redirect(url_for("admin.user_detail", user_id=user_id))
 
 
+@bp.route("/organisations/<int:organisation_id>/confirm", methods=["POST"])
+@admin_required
+def confirm_organisation(organisation_id: int):
+    organisation = db.get_or_404(Organisation, organisation_id)
+    if ConfirmForm().validate_on_submit():
+        with service_call() as call:
+            accounts.confirm_organisation(db.session, call.ctx, organisation=organisation)
+        if call.ok:
+            flash(_("Structure confirmée : elle est proposée à l'inscription."), "success")
+    return redirect(url_for("admin.users", show=request.form.get("show") or None))
+
+
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
 @admin_required
 def set_user_active(user_id: int):
@@ -134,11 +165,13 @@ def _category_values(form: CategoryForm) -> dict[str, Any]:
     return {
         "name": form.name.data,
         "name_plural": form.name_plural.data,
+        "name_en": form.name_en.data or "",
+        "name_plural_en": form.name_plural_en.data or "",
         "description": form.description.data or "",
         "needs_pickup": form.needs_pickup.data,
         "needs_approval": form.needs_approval.data,
-        "max_duration_hours": form.max_duration_hours.data,
-        "min_lead_hours": form.min_lead_hours.data or 0,
+        "max_duration_hours": durations.to_hours(form.max_duration.data or 0, form.max_duration_unit.data),
+        "min_lead_hours": durations.to_hours(form.min_lead.data or 0, form.min_lead_unit.data),
         "max_advance_days": form.max_advance_days.data,
         "buffer_hours": form.buffer_hours.data or 0,
         "per_member_limit": form.per_member_limit.data,
@@ -148,13 +181,34 @@ def _category_values(form: CategoryForm) -> dict[str, Any]:
     }
 
 
+# The longest rules a category may have, whatever unit they are written in.
+LONGEST_BOOKING_HOURS = 24 * 90
+LONGEST_LEAD_HOURS = 24 * 60
+
+
+def _durations_fit(form: CategoryForm) -> bool:
+    fits = True
+    checks = (
+        (form.max_duration, form.max_duration_unit, LONGEST_BOOKING_HOURS),
+        (form.min_lead, form.min_lead_unit, LONGEST_LEAD_HOURS),
+    )
+    for amount, unit, longest in checks:
+        if durations.to_hours(amount.data or 0, unit.data) > longest:
+            amount.errors = [*amount.errors, _("Au plus %(longest)s.", longest=durations.words(longest))]
+            fits = False
+    return fits
+
+
 @bp.route("/categories/new", methods=["GET", "POST"], defaults={"category_id": None})
 @bp.route("/categories/<int:category_id>/edit", methods=["GET", "POST"])
 @admin_required
 def category_form(category_id: int | None):
     category = catalogue.get_category(db.session, category_id) if category_id else None
     form = CategoryForm(obj=category)
-    if form.validate_on_submit():
+    if category is not None and request.method == "GET":
+        form.max_duration.data, form.max_duration_unit.data = durations.in_unit(category.max_duration_hours)
+        form.min_lead.data, form.min_lead_unit.data = durations.in_unit(category.min_lead_hours)
+    if form.validate_on_submit() and _durations_fit(form):
         with service_call(form) as call:
             catalogue.save_category(db.session, call.ctx, category=category, **_category_values(form))
         if call.ok:
@@ -261,16 +315,50 @@ def topic_form(topic_id: int | None):
     topic = db.session.get(TrainingTopic, topic_id) if topic_id else None
     if topic_id and topic is None:
         abort(404)
-    form = TopicForm(obj=topic)
+    form = TopicNamesForm(obj=topic)
     if form.validate_on_submit():
         with service_call(form) as call:
             training.save_topic(
-                db.session, call.ctx, topic=topic, name=form.name.data or "", description=form.description.data or ""
+                db.session,
+                call.ctx,
+                topic=topic,
+                name=form.name.data or "",
+                description=form.description.data or "",
+                name_en=form.name_en.data or "",
             )
         if call.ok:
             flash(_("Thème enregistré."), "success")
             return redirect(url_for("admin.topics"))
     return render_template("admin/topic_form.html", form=form, topic=topic)
+
+
+# Agenda themes ---------------------------------------------------------------------------------
+
+
+def _theme_field(theme_id: int) -> str:
+    return f"theme_{theme_id}"
+
+
+@bp.route("/themes", methods=["GET", "POST"])
+@admin_required
+def themes():
+    """The agenda's themes come with the site; an admin gives each its English name."""
+    found = agenda.themes(db.session)
+
+    class Form(ThemeNamesForm):
+        pass
+
+    for theme in found:
+        setattr(Form, _theme_field(theme.id), english_name_field(theme.name))
+    form = Form(data={_theme_field(theme.id): theme.name_en for theme in found})
+    if form.validate_on_submit():
+        names = {theme.id: form[_theme_field(theme.id)].data or "" for theme in found}
+        with service_call(form) as call:
+            agenda.name_themes_in_english(db.session, call.ctx, names=names)
+        if call.ok:
+            flash(_("Noms anglais enregistrés."), "success")
+            return redirect(url_for("admin.themes"))
+    return render_template("admin/themes.html", form=form)
 
 
 # Outbox ----------------------------------------------------------------------------------------
@@ -279,20 +367,23 @@ def topic_form(topic_id: int | None):
 @bp.route("/outbox")
 @admin_required
 def outbox_list():
-    try:
-        status = OutboxStatus(request.args.get("status", OutboxStatus.FAILED))
-    except ValueError:
-        status = OutboxStatus.FAILED
-    query = select(OutboxMessage).where(OutboxMessage.status == status).order_by(OutboxMessage.id.desc())
-    pagination = db.paginate(query, page=current_page(), per_page=_per_page(), error_out=False)
     counts: dict[OutboxStatus, int] = dict(
         db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
     )
+    order = (OutboxStatus.FAILED, OutboxStatus.PENDING, OutboxStatus.SENT)
+    try:
+        status = OutboxStatus(request.args["status"])
+    except (KeyError, ValueError):
+        # The first tab with something in it: failures first, but not an empty table under
+        # « Envoyés (13) » when nothing failed.
+        status = next((each for each in order if counts.get(each)), OutboxStatus.FAILED)
+    query = select(OutboxMessage).where(OutboxMessage.status == status).order_by(OutboxMessage.id.desc())
+    pagination = db.paginate(query, page=current_page(), per_page=_per_page(), error_out=False)
     return render_template(
         "admin/outbox.html",
         pagination=pagination,
         status=status,
-        statuses=(OutboxStatus.FAILED, OutboxStatus.PENDING, OutboxStatus.SENT),
+        statuses=order,
         failed=OutboxStatus.FAILED,
         counts=counts,
         confirm=ConfirmForm(),
@@ -353,8 +444,13 @@ def agenda_source_import(source_id: int):
     upload = UploadForm()
     if upload.validate_on_submit():
         data = upload.file.data.read()
-        with service_call() as call:
-            report = agenda_import.import_bytes(db.session, call.ctx, source=source, data=data)
+        # Read apart, in a process with its own memory and time budget, as the daily job does.
+        call = Call(ctx=entry.for_request())
+        try:
+            report = jobs.import_file(db.session, call.ctx, source=source, data=data)
+        except (RuleViolation, Conflict) as error:
+            call.error = error
+            refuse(error)
     elif ConfirmForm().validate_on_submit() and source.url:
         # As the daily job does it: the download (up to its timeout) before a short unit of work.
         call = Call(ctx=entry.for_request())

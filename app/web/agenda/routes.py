@@ -26,6 +26,7 @@ from app.web.calendars import requested_month
 from app.web.choices import departement_choices
 from app.web.feeds.ics import ics_response, link
 from app.web.forms import ConfirmForm, read_local_period
+from app.web.names import named
 from app.web.pagination import current_page
 
 bp = Blueprint("agenda", __name__, url_prefix="/agenda")
@@ -35,7 +36,7 @@ BOOKMARK_LINES = 12
 def _filter_form() -> AgendaFilterForm:
     form = AgendaFilterForm(request.args)
     form.departement.choices = departement_choices(blank=_("Tous"))
-    form.theme.choices = [("", _("Tous")), *[(t.slug, t.name) for t in agenda.themes(db.session)]]
+    form.theme.choices = [("", _("Tous")), *[(t.slug, named(t)) for t in agenda.themes(db.session)]]
     form.audience.choices = [("", _("Tous")), *[(k, str(v)) for k, v in agenda.AUDIENCES.items()]]
     form.campaign.choices = [("", _("Toutes")), *[(k, str(v)) for k, v in agenda.CAMPAIGNS.items()]]
     return form
@@ -189,7 +190,7 @@ def _event_or_404(event_id: int) -> AgendaEvent:
 def _event_form(event: AgendaEvent | None = None) -> EventForm:
     form = EventForm(obj=event)
     form.departement.choices = departement_choices()
-    form.themes.choices = [(str(t.id), t.name) for t in agenda.themes(db.session)]
+    form.themes.choices = [(str(t.id), named(t)) for t in agenda.themes(db.session)]
     form.audiences.choices = [(k, str(v)) for k, v in agenda.AUDIENCES.items()]
     form.campaign.choices = [("", _("Aucune")), *[(k, str(v)) for k, v in agenda.CAMPAIGNS.items()]]
     if request.method == "GET" and event is not None:
@@ -307,12 +308,6 @@ def refuse(event_id: int) -> ResponseReturnValue:
 def feed_response() -> Response:
     """/feeds/agenda.ics: same filters as the page; every published event of the coming year and the past month."""
     ctx = entry.for_request()
-    form = _filter_form()
-    filters = _filters(form, None, None)
-    events = [
-        e
-        for e in db.session.scalars(agenda.public_events(ctx, filters)).unique()
-        if e.ends_at > ctx.now - feeds.KEEP_CANCELLED
-    ]
-    items = [feeds.agenda_item(e, ctx.site_domain, link("agenda.detail", event_id=e.id)) for e in events]
-    return ics_response(_("Agenda des sciences en Occitanie"), items, private=False)
+    filters = _filters(_filter_form(), None, None)
+    feed = feeds.agenda(db.session, ctx, events=agenda.public_events(ctx, filters), link=link)
+    return ics_response(_("Agenda des sciences en Occitanie"), feed, private=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app import entry
@@ -46,7 +47,9 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(db.session, form.email.data or "", form.password.data or "")
         if user is not None:
-            target = safe_next(request.args.get("next"))
+            # Where they were going, else their own home (what is due today for their roles).
+            wanted = request.args.get("next")
+            target = safe_next(wanted) if wanted else url_for("main.mine")
             # Nothing set before the login (by anyone who had this browser) survives it, but
             # the language the visitor chose.
             lang = session.get("lang")
@@ -57,7 +60,29 @@ def login():
             flash(_("Bienvenue, %(name)s.", name=user.display_name), "success")
             return redirect(target)
         form.password.errors = [*form.password.errors, _("Adresse ou mot de passe incorrect.")]
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form, why=_why_login(request.args.get("next")))
+
+
+# What the page a visitor was sent from needs an account for, by its path: said above the form,
+# so that « Réserver » does not land on a login page without a word.
+_WHY = (
+    ("/bookings", _l("Pour réserver, connectez-vous avec votre compte du réseau.")),
+    ("/kits", _l("Pour réserver, connectez-vous avec votre compte du réseau.")),
+    ("/series", _l("Pour réserver, connectez-vous avec votre compte du réseau.")),
+    ("/trainings", _l("Pour vous inscrire à une formation, connectez-vous.")),
+    ("/desk", _l("Le guichet est réservé aux hôtes départementaux : connectez-vous.")),
+    ("/admin", _l("L'administration demande de vous connecter.")),
+)
+
+
+def _why_login(target: str | None) -> str | None:
+    path = safe_next(target) if target else ""
+    if not path or path == url_for("main.home"):
+        return None
+    for prefix, reason in _WHY:
+        if path.startswith(prefix):
+            return str(reason)
+    return _("Cette page demande de vous connecter.")
 
 
 @bp.route("/logout", methods=["POST"])
@@ -71,13 +96,20 @@ def logout():
     return redirect(url_for("main.home"))
 
 
+def _unconfirmed() -> set[int]:
+    return {organisation.id for organisation in accounts.unconfirmed_organisations(db.session)}
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["REGISTER_LIMIT"], methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = RegisterForm()
-    form.organisation.choices = organisation_choices()
+    # A structure typed in by someone else is offered only once an admin has confirmed it.
+    form.organisation.choices = [
+        (value, label) for value, label in organisation_choices() if value == 0 or value not in _unconfirmed()
+    ]
     form.departement.choices = departement_choices(blank=_("— Choisissez —"))
     if form.validate_on_submit():
         if not form.departement.data:
@@ -94,6 +126,7 @@ def register():
                     if form.organisation.data
                     else None,
                     departement=db.session.get(Departement, form.departement.data),
+                    new_organisation="" if form.organisation.data else (form.new_organisation.data or ""),
                     # The language the page was shown in: chosen and checked by i18n.select_locale.
                     locale=str(get_locale()),
                 )

@@ -54,12 +54,14 @@ def new():
                 ends_at=period[1],
                 purpose=form.purpose.data or "",
             )
+            # Read before the commit expires it: no reload of the booking just made.
+            made_id, requested = made.id, made.status == BookingStatus.REQUESTED
         if call.ok:
-            if made.status == BookingStatus.REQUESTED:
+            if requested:
                 flash(_("Demande envoyée : l'hôte du département va la valider."), "success")
             else:
                 flash(_("Réservation confirmée."), "success")
-            return redirect(url_for("bookings.detail", booking_id=made.id))
+            return redirect(url_for("bookings.detail", booking_id=made_id))
         suggestion = call.error.suggestion if call.error is not None else None
         if isinstance(call.error, Conflict):
             wish_form = _wish_form(period, form.purpose.data, resource=resource.id)

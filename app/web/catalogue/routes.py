@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_sqlalchemy.pagination import Pagination
 
 from app import entry
 from app.extensions import db
@@ -24,6 +26,16 @@ from app.web.forms import read_local_datetime
 from app.web.pagination import current_page
 
 bp = Blueprint("catalogue", __name__)
+
+
+class CountedPage(Pagination):
+    """A page whose items and total the service has already read, in one query, for the pager."""
+
+    def _query_items(self) -> list[Any]:
+        return list(self._query_args["items"])
+
+    def _query_count(self) -> int:
+        return int(self._query_args["total"])
 
 
 def _criteria(form: ResourceFilterForm) -> catalogue.ResourceFilter | None:
@@ -55,13 +67,13 @@ def index():
     criteria = _criteria(form)
     if criteria is not None:
         try:
-            query = catalogue.search(db.session, criteria)
+            page, per_page = current_page(), current_app.config["PER_PAGE"]
+            items, total = catalogue.search_page(db.session, criteria, page=page, per_page=per_page)
+            pagination = CountedPage(
+                page=page, per_page=per_page, max_per_page=None, error_out=False, items=items, total=total
+            )
         except DomainError as error:
             refuse(error, form)
-        else:
-            pagination = db.paginate(
-                query, page=current_page(), per_page=current_app.config["PER_PAGE"], error_out=False
-            )
     return render_template("catalogue/index.html", form=form, pagination=pagination)
 
 

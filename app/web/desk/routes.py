@@ -241,6 +241,7 @@ def blackout_list(code: str):
     ).all()
     form = BlackoutForm()
     form.resource.choices = [("", _("Tout le stock du département")), *[(str(r.id), r.name) for r in resources]]
+    clashing: list[Booking] = []
     if form.validate_on_submit() and (period := read_local_period(form)):
         starts_at, ends_at = period
         with service_call(form, ctx=ctx) as call:
@@ -256,8 +257,11 @@ def blackout_list(code: str):
         if call.ok:
             flash(_("Fermeture enregistrée."), "success")
             return redirect(url_for("desk.blackout_list", code=code))
+        # The refusal names the bookings in the way: the page links each one.
+        clashing = getattr(call.error, "bookings", [])
     return render_template(
         "desk/blackouts.html",
+        clashing=clashing,
         departement=departement,
         form=form,
         blackouts=blackouts.for_departement(db.session, code, ctx.now),

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request, url_for
+from flask import Response, current_app, request, url_for
 
 from app import entry
 from app.services import ical
+
+# What the text of feed events kept in each process may weigh, unless FEED_CACHE_BYTES says.
+CACHE_BYTES = 64 * 1024 * 1024
 
 
 def domain() -> str:
@@ -19,19 +22,30 @@ def link(endpoint: str, **values: Any) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
-def ics_response(name: str, items: list[ical.FeedEvent], *, private: bool, filename: str | None = None) -> Response:
-    etag = ical.fingerprint(name, items)
-    if request.if_none_match.contains(etag):
+def fragments() -> ical.Fragments:
+    """This app's kept event texts: one store per process, shared by its requests."""
+    store = current_app.extensions.get("lamalle_feed_fragments")
+    if store is None:
+        store = ical.Fragments(int(current_app.config.get("FEED_CACHE_BYTES", CACHE_BYTES)))
+        current_app.extensions["lamalle_feed_fragments"] = store
+    return store
+
+
+def ics_response(
+    name: str, items: ical.Feed | list[ical.FeedEvent], *, private: bool, filename: str | None = None
+) -> Response:
+    feed = items if isinstance(items, ical.Feed) else ical.Feed.of(items)
+    written = ical.write(name, feed, fragments())
+    # Weakly: nginx gzipping the feed turns its ETag into W/"…", which comes back as such.
+    if request.if_none_match.contains_weak(written.etag):
         # Calendar apps poll every hour: an unchanged feed is answered without being written.
         response = Response(status=304)
-        response.set_etag(etag)
+        response.set_etag(written.etag)
         return response
-    body = ical.calendar(name, items)
-    response = Response(body, content_type="text/calendar; charset=utf-8")
-    response.set_etag(etag)
-    modified = ical.last_modified(items)
-    if modified is not None:
-        response.last_modified = modified
+    response = Response(written.body(), content_type="text/calendar; charset=utf-8")
+    response.set_etag(written.etag)
+    if written.last_modified is not None:
+        response.last_modified = written.last_modified
     if private:
         response.cache_control.private = True
     else:

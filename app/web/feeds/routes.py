@@ -11,6 +11,7 @@ from app.extensions import db, limiter
 from app.models import Departement
 from app.services import catalogue, feeds
 from app.web.feeds.ics import ics_response, link
+from app.web.names import in_departement
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 limiter.limit(lambda: current_app.config["FEED_RATE_LIMIT"])(bp)
@@ -53,7 +54,9 @@ def departement(code: str):
     if found is None:
         abort(404)
     items = feeds.departement_busy(db.session, entry.for_request(), code=code)
-    return ics_response(_("La Malle — matériel en %(name)s", name=found.name), items, private=False)
+    return ics_response(
+        _("La Malle — matériel %(where)s", where=in_departement(found.code, found.name)), items, private=False
+    )
 
 
 @bp.route("/trainings.ics")

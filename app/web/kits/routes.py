@@ -54,11 +54,7 @@ def _read_period(raw_start: str | None, raw_end: str | None) -> tuple[datetime, 
 def index() -> ResponseReturnValue:
     found = kits.listed(db.session)
     period = _read_period(request.args.get("start"), request.args.get("end"))
-    free = (
-        {kit.id: kits.free_count(db.session, kit=kit, starts_at=period[0], ends_at=period[1]) for kit in found}
-        if period
-        else None
-    )
+    free = kits.free_counts(db.session, kits=found, starts_at=period[0], ends_at=period[1]) if period else None
     return render_template(
         "kits/index.html",
         kits=found,

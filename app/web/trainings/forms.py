@@ -63,9 +63,3 @@ class MessageForm(FlaskForm):
     subject = line_field(_l("Objet"), max_length=200)
     body = text_field(_l("Message"), max_length=5000, required=True)
     submit = SubmitField(_l("Envoyer aux inscrit·es"))
-
-
-class TopicForm(FlaskForm):
-    name = line_field(_l("Nom"), max_length=120)
-    description = text_field(_l("Description"), max_length=2000)
-    submit = SubmitField(_l("Enregistrer"))

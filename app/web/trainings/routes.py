@@ -23,6 +23,7 @@ from app.web.acting import service_call
 from app.web.choices import departement_choices
 from app.web.feeds.ics import ics_response, link
 from app.web.forms import ConfirmForm, read_local_datetime
+from app.web.names import named
 from app.web.pagination import current_page
 from app.web.trainings.forms import CancelSessionForm, MessageForm, SessionForm, TrainingFilterForm
 
@@ -36,7 +37,7 @@ def _rules() -> dict[str, Any]:
 
 
 def _topic_choices(blank: str | None = None) -> list[tuple[str, str]]:
-    choices = [(str(t.id), t.name) for t in training.topics(db.session)]
+    choices = [(str(t.id), named(t)) for t in training.topics(db.session)]
     return [("", blank), *choices] if blank is not None else choices
 
 
@@ -157,7 +158,7 @@ def _session_form(found: TrainingSession | None) -> SessionForm:
     form.topic.choices = _topic_choices()
     form.departement.choices = departement_choices(blank=_("— (en ligne) —"))
     categories = db.session.scalars(select(Category).where(Category.retired_at.is_(None)).order_by(Category.name))
-    form.advised.choices = [(str(c.id), c.name) for c in categories]
+    form.advised.choices = [(str(c.id), named(c)) for c in categories]
     if request.method == "GET" and found is not None:
         zone = entry.for_request().zone
         form.topic.data = str(found.topic_id)
