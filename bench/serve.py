@@ -15,8 +15,9 @@ app = create_app(
         "SECRET_KEY": os.environ["BENCH_SECRET_KEY"],
         "CREDENTIALS_KEY": os.environ["BENCH_CREDENTIALS_KEY"],
         "SITE_URL": os.environ.get("BENCH_SITE_URL", "http://127.0.0.1"),
-        # wrk asks from one address: the feeds' per-address limit would answer 429 after two
-        # seconds. The limiter still counts every request, as it does in production.
+        # wrk asks from one address: the feeds' and the API's per-address limits would answer 429
+        # after a second or two. The limiter still counts every request, as it does in production.
         "FEED_RATE_LIMIT": "1000000 per minute",
+        "API_RATE_LIMIT": "1000000 per minute",
     }
 )
