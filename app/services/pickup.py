@@ -90,6 +90,20 @@ def _spans_of(point: PickupPoint, day: date) -> list[tuple[time, time]]:
     return sorted((h.opens_at, h.closes_at) for h in point.hours if h.weekday == day.weekday())
 
 
+def open_spans(point: PickupPoint, start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """When the point is open within [start, end): its weekly hours less its closing days, clipped."""
+    spans = []
+    day = start.astimezone(zone).date()
+    while datetime.combine(day, time.min, tzinfo=zone) < end:
+        for opens_at, closes_at in _spans_of(point, day):
+            opens = datetime.combine(day, opens_at, tzinfo=zone)
+            closes = datetime.combine(day, closes_at, tzinfo=zone)
+            if opens < end and closes > start:
+                spans.append((max(opens, start), min(closes, end)))
+        day += timedelta(days=1)
+    return spans
+
+
 def has_hours(point: PickupPoint | None) -> bool:
     return point is not None and bool(point.hours)
 

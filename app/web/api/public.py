@@ -6,9 +6,8 @@ is given. Each answer carries an ETag, and a matching If-None-Match gets 304.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -17,7 +16,7 @@ from sqlalchemy import select
 
 from app import entry
 from app.extensions import db
-from app.models import Category, PickupPoint
+from app.models import Category
 from app.services import agenda, catalogue, kits, pickup, training
 from app.services import calendar as cal
 from app.services.availability import BusyPeriod, busy_periods
@@ -105,23 +104,6 @@ def resource(resource_id: int) -> dict[str, Any]:
     return present.resource(_public_resource(resource_id))
 
 
-def _open_spans(point: PickupPoint, start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
-    """When the pickup point is open within [start, end): its weekly hours, less its closing days."""
-    closed = {c.day for c in point.closing_days}
-    spans = []
-    day: date = start.astimezone(zone).date()
-    while datetime.combine(day, datetime.min.time(), tzinfo=zone) < end:
-        if day not in closed:
-            for hours in point.hours:
-                if hours.weekday == day.weekday():
-                    opens = datetime.combine(day, hours.opens_at, tzinfo=zone)
-                    closes = datetime.combine(day, hours.closes_at, tzinfo=zone)
-                    if opens < end and closes > start:
-                        spans.append((max(opens, start), min(closes, end)))
-        day += timedelta(days=1)
-    return sorted(spans)
-
-
 def _free_slots(busy: list[BusyPeriod], start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     free, cursor = [], start
     for period in busy:
@@ -161,7 +143,7 @@ def availability(resource_id: int, query: dict[str, Any]) -> dict[str, Any]:
     free = _free_slots(busy, start, end)
     point = found.pickup_point
     if found.category.needs_pickup and point is not None and pickup.has_hours(point):
-        free = _intersect(free, _open_spans(point, start, end, entry.for_api(None).zone))
+        free = _intersect(free, pickup.open_spans(point, start, end, entry.for_api(None).zone))
     return {
         "resource_id": found.id,
         "start": start,
