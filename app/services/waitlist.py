@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.db import DbSession, lock, savepoint
@@ -360,12 +360,21 @@ def lapse(session: DbSession, ctx: ServiceContext, *, booking: Booking) -> Booki
     return current
 
 
+def _passed(ctx: ServiceContext) -> ColumnElement[bool]:
+    return and_(Wish.status == W.WAITING, Wish.starts_at <= ctx.now)
+
+
+def any_passed(session: DbSession, ctx: ServiceContext) -> bool:
+    """Whether some wish is still waiting though its period has begun (a read, for the tick)."""
+    return session.scalar(select(Wish.id).where(_passed(ctx)).limit(1)) is not None
+
+
 def expire_passed(session: DbSession, ctx: ServiceContext) -> int:
     """Wishes whose period has begun with nothing freed: they end quietly (the member saw the
     period pass). Returns how many."""
     done = session.execute(
         update(Wish)
-        .where(Wish.status == W.WAITING, Wish.starts_at <= ctx.now)
+        .where(_passed(ctx))
         .values(status=W.EXPIRED, settled_at=ctx.now)
         .execution_options(synchronize_session=False)
     )
